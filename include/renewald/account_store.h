@@ -13,7 +13,7 @@
 #include "renewald/common.h"
 
 #define RW_NO_TIME INT64_MIN
-#define RW_NO_DAY INT32_MIN
+#define RW_NO_DAY  INT32_MIN
 
 struct rw_account {
     int64_t first_seen_ms;  /* oldest event time applied, RW_NO_TIME before any */
@@ -44,15 +44,15 @@ void rw_store_free(struct rw_store *st);
 size_t rw_store_nslots(const struct rw_store *st);
 size_t rw_store_count(const struct rw_store *st);
 
-/* The account with this id, or NULL. */
+/* The account with this id, or NULL (also for a LEN out of 1..RW_ACCOUNT_MAX). */
 struct rw_account *rw_store_find(const struct rw_store *st, const char *id, size_t len);
 /*
  * The account with this id, created when absent (slots zeroed: the caller
  * resets them with rw_scorer_reset; times RW_NO_TIME, metadata unknown, band
- * unknown).  *CREATED tells which.  LEN must be 1..RW_ACCOUNT_MAX.
+ * unknown).  *CREATED (may be NULL) tells which.  NULL when LEN is not
+ * 1..RW_ACCOUNT_MAX.
  */
-struct rw_account *rw_store_upsert(struct rw_store *st, const char *id, size_t len,
-                                   bool *created);
+struct rw_account *rw_store_upsert(struct rw_store *st, const char *id, size_t len, bool *created);
 
 /* Iterates every account: start with *CURSOR = 0; NULL at the end.  Stable
  * while no account is added; an account added during a pass may be missed. */
@@ -98,7 +98,7 @@ int32_t rw_account_days_to_renewal(const struct rw_account *a, int64_t now_ms);
  * lowest stored score first (null scores last), ties by id.  Writes at most
  * LIMIT pointers to OUT and returns how many.
  */
-size_t rw_store_worklist(const struct rw_store *st, unsigned bands, int within_days,
-                         int64_t now_ms, struct rw_account **out, size_t limit);
+size_t rw_store_worklist(const struct rw_store *st, unsigned bands, int within_days, int64_t now_ms,
+                         struct rw_account **out, size_t limit);
 
 #endif

@@ -23,6 +23,8 @@
 
 struct rw_scorer;
 
+/* NULL only for a config outside the loader's limits (half_life <= 0, a trend
+ * without baseline, too many signals or types). */
 struct rw_scorer *rw_scorer_new(const struct rw_config *cfg) RW_NODISCARD;
 void rw_scorer_free(struct rw_scorer *sc);
 
@@ -41,14 +43,14 @@ bool rw_scorer_apply(const struct rw_scorer *sc, double *agg, int64_t *ref_ms, c
                      size_t type_len, int64_t ts_ms, double value);
 
 struct rw_signal_eval {
-    bool absent; /* no value: x and score are meaningless */
+    bool absent; /* no value: x and score are meaningless (set to 0) */
     double x;    /* may be +INFINITY for recency */
     double score;
 };
 
 struct rw_score_eval {
     bool has_score; /* false: no signal present */
-    double score;   /* 0..100 */
+    double score;   /* 0..100; 0 when !has_score (never NAN) */
     int nsignals;
     struct rw_signal_eval sig[RW_MAX_SIGNALS]; /* in config order */
 };
@@ -60,6 +62,10 @@ void rw_scorer_eval(const struct rw_scorer *sc, const double *agg, int64_t ref_m
 /* The signal configs the scorer was built from (names, weights, for rendering). */
 const struct rw_signal_conf *rw_scorer_signal(const struct rw_scorer *sc, int i);
 int rw_scorer_nsignals(const struct rw_scorer *sc);
+
+/* True while an account is onboarding: no event yet (FIRST_SEEN_MS == INT64_MIN)
+ * or its first event younger than [score] min_history at NOW_MS. */
+bool rw_score_onboarding(const struct rw_config *cfg, int64_t first_seen_ms, int64_t now_ms);
 
 /* Band of a score by the [score] bounds alone: healthy, watch or at_risk. */
 enum rw_band rw_band_of_score(const struct rw_config *cfg, double score);

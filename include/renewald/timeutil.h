@@ -13,7 +13,7 @@
 
 /*
  * Parses an RFC 3339 date-time ("2026-11-20T10:00:00.123Z", "...+02:00";
- * 't'/'z' and a space separator accepted; fraction of any length, rounded
+ * 't'/'z' and a space separator accepted; fraction of 1..9 digits, rounded
  * down to ms).  Rejects impossible dates and times (Feb 30, hour 24, minute
  * 60; a leap second :60 is accepted as :59.999).  The whole of S[0..LEN) must match.
  */

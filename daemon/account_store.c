@@ -1,0 +1,394 @@
+/* account_store.c - the table of accounts, interned strings, the dirty set, the worklist. */
+#include "renewald/account_store.h"
+#include "renewald/timeutil.h"
+
+#include <malloc.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define MIN_CAP 64
+
+/* Interned strings: an open-addressing set, keyed like the accounts. */
+struct intern_ent {
+    char *s; /* NULL = empty */
+    size_t len;
+    uint64_t hash;
+};
+
+struct rw_store {
+    struct rw_account **tab; /* power-of-two capacity, linear probing */
+    size_t cap, count;
+    size_t nslots;
+    uint64_t seed;
+    struct intern_ent *itab;
+    size_t icap, icount;
+    struct rw_account **dirty;
+    size_t ndirty, dirty_cap;
+};
+
+/* A seeded 64-bit hash (wyhash-like multiply-fold): ids are external input. */
+static uint64_t mum(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static uint64_t rd64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v; /* host order: the hash never leaves the process */
+}
+
+static uint64_t hash_bytes(uint64_t seed, const void *data, size_t len)
+{
+    static const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
+                          k2 = 0x8ebc6af09c88c6e3ull, k3 = 0x589965cc75374cc3ull;
+    const unsigned char *p = data;
+    uint64_t h = seed ^ mum((uint64_t)len ^ k0, k1);
+    while (len >= 16) {
+        h = mum(rd64(p) ^ k1, rd64(p + 8) ^ h ^ k2);
+        p += 16;
+        len -= 16;
+    }
+    if (len >= 8) {
+        h = mum(rd64(p) ^ k1, h ^ k3);
+        p += 8;
+        len -= 8;
+    }
+    uint64_t t = 0;
+    for (size_t i = 0; i < len; i++)
+        t |= (uint64_t)p[i] << (8 * i);
+    h = mum(t ^ k2, h ^ k0);
+    return mum(h ^ seed, k3);
+}
+
+static uint64_t random_seed(void)
+{
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&s;
+    }
+    return s;
+}
+
+struct rw_store *rw_store_new(size_t nslots)
+{
+    struct rw_store *st = rw_xcalloc(1, sizeof(*st));
+    st->nslots = nslots;
+    st->seed = random_seed();
+    st->cap = MIN_CAP;
+    st->tab = rw_xcalloc(st->cap, sizeof(*st->tab));
+    st->icap = 16;
+    st->itab = rw_xcalloc(st->icap, sizeof(*st->itab));
+    return st;
+}
+
+void rw_store_free(struct rw_store *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->cap; i++) {
+        if (st->tab[i]) {
+            free(st->tab[i]->name);
+            free(st->tab[i]);
+        }
+    }
+    free(st->tab);
+    for (size_t i = 0; i < st->icap; i++)
+        free(st->itab[i].s);
+    free(st->itab);
+    free(st->dirty);
+    free(st);
+}
+
+size_t rw_store_nslots(const struct rw_store *st)
+{
+    return st->nslots;
+}
+
+size_t rw_store_count(const struct rw_store *st)
+{
+    return st->count;
+}
+
+/* The table index holding ID, or the empty index where it would go. */
+static size_t probe(const struct rw_store *st, const char *id, size_t len, uint64_t h)
+{
+    size_t mask = st->cap - 1;
+    size_t i = (size_t)h & mask;
+    for (;;) {
+        const struct rw_account *a = st->tab[i];
+        if (!a || (a->id_len == len && memcmp(a->id, id, len) == 0))
+            return i;
+        i = (i + 1) & mask;
+    }
+}
+
+static void grow(struct rw_store *st)
+{
+    struct rw_account **old = st->tab;
+    size_t ocap = st->cap;
+    st->cap *= 2;
+    st->tab = rw_xcalloc(st->cap, sizeof(*st->tab));
+    for (size_t i = 0; i < ocap; i++) {
+        struct rw_account *a = old[i];
+        if (a)
+            st->tab[probe(st, a->id, a->id_len, hash_bytes(st->seed, a->id, a->id_len))] = a;
+    }
+    free(old);
+}
+
+struct rw_account *rw_store_find(const struct rw_store *st, const char *id, size_t len)
+{
+    if (len == 0 || len > RW_ACCOUNT_MAX)
+        return NULL;
+    return st->tab[probe(st, id, len, hash_bytes(st->seed, id, len))];
+}
+
+/* Offset of the slots inside an account's allocation: after the id, 8-aligned. */
+static size_t slots_offset(size_t id_len)
+{
+    size_t off = offsetof(struct rw_account, id) + id_len + 1;
+    if (off < sizeof(struct rw_account))
+        off = sizeof(struct rw_account);
+    return (off + sizeof(double) - 1) & ~(sizeof(double) - 1);
+}
+
+struct rw_account *rw_store_upsert(struct rw_store *st, const char *id, size_t len, bool *created)
+{
+    if (len == 0 || len > RW_ACCOUNT_MAX)
+        return NULL;
+    uint64_t h = hash_bytes(st->seed, id, len);
+    size_t i = probe(st, id, len, h);
+    if (st->tab[i]) {
+        if (created)
+            *created = false;
+        return st->tab[i];
+    }
+    if ((st->count + 1) * 4 > st->cap * 3) {
+        grow(st);
+        i = probe(st, id, len, h);
+    }
+    size_t off = slots_offset(len);
+    struct rw_account *a = rw_xcalloc(1, off + st->nslots * sizeof(double));
+    a->first_seen_ms = RW_NO_TIME;
+    a->last_event_ms = RW_NO_TIME;
+    a->ref_ms = RW_NO_TIME;
+    a->below_since_ms = RW_NO_TIME;
+    a->arr = NAN;
+    a->seats = NAN;
+    a->agg = (double *)(void *)((char *)a + off);
+    a->score = NAN;
+    a->renewal_day = RW_NO_DAY;
+    a->band = RW_BAND_UNKNOWN;
+    a->notified_band = RW_BAND_UNKNOWN;
+    a->id_len = (uint8_t)len;
+    memcpy(a->id, id, len);
+    a->id[len] = '\0';
+    st->tab[i] = a;
+    st->count++;
+    if (created)
+        *created = true;
+    return a;
+}
+
+struct rw_account *rw_store_next(const struct rw_store *st, size_t *cursor)
+{
+    for (size_t i = *cursor; i < st->cap; i++) {
+        if (st->tab[i]) {
+            *cursor = i + 1;
+            return st->tab[i];
+        }
+    }
+    *cursor = st->cap;
+    return NULL;
+}
+
+static size_t intern_probe(const struct intern_ent *tab, size_t cap, const char *s, size_t len,
+                           uint64_t h)
+{
+    size_t mask = cap - 1;
+    size_t i = (size_t)h & mask;
+    while (tab[i].s && !(tab[i].hash == h && tab[i].len == len && memcmp(tab[i].s, s, len) == 0))
+        i = (i + 1) & mask;
+    return i;
+}
+
+const char *rw_store_intern(struct rw_store *st, const char *s, size_t len)
+{
+    uint64_t h = hash_bytes(st->seed, s, len);
+    size_t i = intern_probe(st->itab, st->icap, s, len, h);
+    if (st->itab[i].s)
+        return st->itab[i].s;
+    if ((st->icount + 1) * 4 > st->icap * 3) {
+        size_t ncap = st->icap * 2;
+        struct intern_ent *nt = rw_xcalloc(ncap, sizeof(*nt));
+        for (size_t k = 0; k < st->icap; k++)
+            if (st->itab[k].s)
+                nt[intern_probe(nt, ncap, st->itab[k].s, st->itab[k].len, st->itab[k].hash)] =
+                    st->itab[k];
+        free(st->itab);
+        st->itab = nt;
+        st->icap = ncap;
+        i = intern_probe(st->itab, st->icap, s, len, h);
+    }
+    struct intern_ent *e = &st->itab[i];
+    e->s = rw_xmalloc(len + 1);
+    memcpy(e->s, s, len);
+    e->s[len] = '\0';
+    e->len = len;
+    e->hash = h;
+    st->icount++;
+    return e->s;
+}
+
+void rw_account_set_name(struct rw_account *a, const char *s, size_t len)
+{
+    free(a->name);
+    a->name = NULL;
+    if (s) {
+        a->name = rw_xmalloc(len + 1);
+        memcpy(a->name, s, len);
+        a->name[len] = '\0';
+    }
+}
+
+void rw_store_mark_dirty(struct rw_store *st, struct rw_account *a)
+{
+    if (a->dirty)
+        return;
+    if (st->ndirty == st->dirty_cap) {
+        st->dirty_cap = st->dirty_cap ? st->dirty_cap * 2 : 64;
+        st->dirty = rw_xrealloc(st->dirty, st->dirty_cap * sizeof(*st->dirty));
+    }
+    st->dirty[st->ndirty++] = a;
+    a->dirty = 1;
+}
+
+struct rw_account *const *rw_store_dirty(const struct rw_store *st, size_t *n)
+{
+    *n = st->ndirty;
+    return st->dirty;
+}
+
+void rw_store_clear_dirty(struct rw_store *st)
+{
+    for (size_t i = 0; i < st->ndirty; i++)
+        st->dirty[i]->dirty = 0;
+    st->ndirty = 0;
+}
+
+size_t rw_store_memory(const struct rw_store *st)
+{
+    size_t n = malloc_usable_size((void *)st) + malloc_usable_size(st->tab) +
+               malloc_usable_size(st->itab) + malloc_usable_size(st->dirty);
+    for (size_t i = 0; i < st->cap; i++) {
+        const struct rw_account *a = st->tab[i];
+        if (a)
+            n += malloc_usable_size((void *)a) + malloc_usable_size(a->name);
+    }
+    for (size_t i = 0; i < st->icap; i++)
+        n += malloc_usable_size(st->itab[i].s);
+    return n;
+}
+
+int32_t rw_account_days_to_renewal(const struct rw_account *a, int64_t now_ms)
+{
+    if (a->renewal_day == RW_NO_DAY)
+        return INT32_MIN;
+    int64_t d = (int64_t)a->renewal_day - rw_day_of_ms(now_ms);
+    if (d <= INT32_MIN)
+        return INT32_MIN + 1;
+    if (d > INT32_MAX)
+        return INT32_MAX;
+    return (int32_t)d;
+}
+
+/* Worklist order: score ascending, NAN last, then id bytes, then length. */
+static int account_cmp(const struct rw_account *a, const struct rw_account *b)
+{
+    bool an = isnan(a->score), bn = isnan(b->score);
+    if (an != bn)
+        return an ? 1 : -1;
+    if (!an && a->score != b->score)
+        return a->score < b->score ? -1 : 1;
+    size_t n = a->id_len < b->id_len ? a->id_len : b->id_len;
+    int c = memcmp(a->id, b->id, n);
+    if (c)
+        return c;
+    return (a->id_len > b->id_len) - (a->id_len < b->id_len);
+}
+
+static int account_qcmp(const void *x, const void *y)
+{
+    return account_cmp(*(struct rw_account *const *)x, *(struct rw_account *const *)y);
+}
+
+/* Sifts H[I] down a max-heap (the worst account on top) of N entries. */
+static void sift_down(struct rw_account **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && account_cmp(h[l], h[m]) > 0)
+            m = l;
+        if (r < n && account_cmp(h[r], h[m]) > 0)
+            m = r;
+        if (m == i)
+            return;
+        struct rw_account *t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void sift_up(struct rw_account **h, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (account_cmp(h[i], h[p]) <= 0)
+            return;
+        struct rw_account *t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
+    }
+}
+
+size_t rw_store_worklist(const struct rw_store *st, unsigned bands, int within_days, int64_t now_ms,
+                         struct rw_account **out, size_t limit)
+{
+    size_t n = 0;
+    if (limit == 0)
+        return 0;
+    /* A bounded max-heap in OUT keeps the LIMIT best: O(count · log limit). */
+    for (size_t i = 0; i < st->cap; i++) {
+        struct rw_account *a = st->tab[i];
+        if (!a)
+            continue;
+        if (bands && !(bands & (1u << (a->band & 31))))
+            continue;
+        if (within_days >= 0) {
+            if (a->renewal_day == RW_NO_DAY)
+                continue;
+            int32_t d = rw_account_days_to_renewal(a, now_ms);
+            if (d < 0 || d > within_days)
+                continue;
+        }
+        if (n < limit) {
+            out[n] = a;
+            sift_up(out, n++);
+        } else if (account_cmp(a, out[0]) < 0) {
+            out[0] = a;
+            sift_down(out, n, 0);
+        }
+    }
+    qsort(out, n, sizeof(*out), account_qcmp);
+    return n;
+}

@@ -1,0 +1,122 @@
+/* metrics.c - counters and the Prometheus text exposition. */
+#include "renewald/metrics.h"
+
+#include <event2/buffer.h>
+#include <string.h>
+
+#include "renewald/account_store.h"
+#include "renewald/daemon.h"
+#include "renewald/event.h"
+#include "renewald/outbox.h"
+
+/* Upper bounds of the delivery latency histogram, in seconds. */
+static const double latency_bounds[RW_LATENCY_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                          0.5,   1,    2.5,   5,    10,  30};
+static const char *const outcome_names[RW_DELIVERY_OUTCOMES] = {"success", "retry", "dead"};
+
+void rw_metrics_invalid(struct rw_metrics *m, const char *reason)
+{
+    for (int i = 0; i < RW_METRICS_MAX_REASONS && rw_event_reasons[i]; i++) {
+        if (strcmp(rw_event_reasons[i], reason) == 0) {
+            m->events_invalid[i]++;
+            return;
+        }
+    }
+}
+
+void rw_metrics_delivery(struct rw_metrics *m, int sink, int outcome,
+                         double latency_s)
+{
+    if (sink < 0 || sink >= RW_METRICS_MAX_SINKS || outcome < 0 || outcome >= RW_DELIVERY_OUTCOMES)
+        return;
+    m->deliveries[sink][outcome]++;
+    if (outcome != 0)
+        return;
+    int b = 0;
+    while (b < RW_LATENCY_BUCKETS && latency_s > latency_bounds[b])
+        b++;
+    m->latency_buckets[b]++;
+    m->latency_sum_s += latency_s;
+    m->latency_count++;
+}
+
+static void header(struct evbuffer *out, const char *name, const char *type, const char *help)
+{
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void rw_metrics_render(const struct renewald *d, struct evbuffer *out)
+{
+    const struct rw_metrics *m = &d->metrics;
+    const struct rw_config *cfg = d->cfg;
+
+    header(out, "renewald_build_info", "gauge", "Build information.");
+    evbuffer_add_printf(out, "renewald_build_info{version=\"%s\"} 1\n", RENEWALD_VERSION);
+    header(out, "renewald_events_total", "counter", "Valid events applied.");
+    evbuffer_add_printf(out, "renewald_events_total %llu\n", (unsigned long long)m->events_total);
+    header(out, "renewald_events_invalid_total", "counter",
+           "Stream entries dead-lettered, by reason.");
+    for (int i = 0; i < RW_METRICS_MAX_REASONS && rw_event_reasons[i]; i++)
+        evbuffer_add_printf(out, "renewald_events_invalid_total{reason=\"%s\"} %llu\n",
+                            rw_event_reasons[i], (unsigned long long)m->events_invalid[i]);
+
+    size_t bands[RW_BAND_COUNT] = {0};
+    if (d->store) {
+        size_t cursor = 0;
+        const struct rw_account *a;
+        while ((a = rw_store_next(d->store, &cursor)) != NULL)
+            if (a->band < RW_BAND_COUNT)
+                bands[a->band]++;
+    }
+    header(out, "renewald_accounts", "gauge", "Accounts by band.");
+    for (int b = 0; b < RW_BAND_COUNT; b++)
+        evbuffer_add_printf(out, "renewald_accounts{band=\"%s\"} %zu\n",
+                            rw_band_name((enum rw_band)b), bands[b]);
+
+    header(out, "renewald_alerts_total", "counter", "Alerts created, by kind.");
+    for (int k = 0; k < RW_ALERT_KIND_COUNT; k++)
+        evbuffer_add_printf(out, "renewald_alerts_total{kind=\"%s\"} %llu\n",
+                            rw_alert_kind_name((enum rw_alert_kind)k),
+                            (unsigned long long)m->alerts_total[k]);
+
+    header(out, "renewald_deliveries_total", "counter", "Delivery attempts, by sink and outcome.");
+    for (int s = 0; s < cfg->nsinks && s < RW_METRICS_MAX_SINKS; s++)
+        for (int o = 0; o < RW_DELIVERY_OUTCOMES; o++)
+            evbuffer_add_printf(out, "renewald_deliveries_total{sink=\"%s\",outcome=\"%s\"} %llu\n",
+                                cfg->sinks[s].name, outcome_names[o],
+                                (unsigned long long)m->deliveries[s][o]);
+
+    header(out, "renewald_delivery_latency_seconds", "histogram",
+           "Time from alert creation to successful delivery.");
+    uint64_t cum = 0;
+    for (int b = 0; b < RW_LATENCY_BUCKETS; b++) {
+        cum += m->latency_buckets[b];
+        evbuffer_add_printf(out, "renewald_delivery_latency_seconds_bucket{le=\"%g\"} %llu\n",
+                            latency_bounds[b], (unsigned long long)cum);
+    }
+    cum += m->latency_buckets[RW_LATENCY_BUCKETS];
+    evbuffer_add_printf(out, "renewald_delivery_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+                        (unsigned long long)cum);
+    evbuffer_add_printf(out, "renewald_delivery_latency_seconds_sum %g\n", m->latency_sum_s);
+    evbuffer_add_printf(out, "renewald_delivery_latency_seconds_count %llu\n",
+                        (unsigned long long)m->latency_count);
+
+    header(out, "renewald_outbox_depth", "gauge", "Deliveries waiting in the outbox.");
+    evbuffer_add_printf(out, "renewald_outbox_depth %zu\n", rw_outbox_depth(d->outbox));
+    header(out, "renewald_stream_lag_seconds", "gauge",
+           "Age of the newest entry of the last read, by its id.");
+    evbuffer_add_printf(out, "renewald_stream_lag_seconds %.3f\n", m->stream_lag_s);
+    header(out, "renewald_redis_up", "gauge", "1 when both redis connections are up.");
+    evbuffer_add_printf(out, "renewald_redis_up %d\n", m->redis_up ? 1 : 0);
+    header(out, "renewald_active", "gauge", "1 when this instance holds the lease.");
+    evbuffer_add_printf(out, "renewald_active %d\n", d->phase == RW_PHASE_ACTIVE ? 1 : 0);
+    header(out, "renewald_commits_total", "counter", "Atomic state commits.");
+    evbuffer_add_printf(out, "renewald_commits_total %llu\n", (unsigned long long)m->commits_total);
+    header(out, "renewald_commit_failures_total", "counter", "Commits refused or failed.");
+    evbuffer_add_printf(out, "renewald_commit_failures_total %llu\n",
+                        (unsigned long long)m->commit_failures_total);
+    header(out, "renewald_sweeps_total", "counter", "Completed sweeps over every account.");
+    evbuffer_add_printf(out, "renewald_sweeps_total %llu\n", (unsigned long long)m->sweeps_total);
+    header(out, "renewald_catching_up", "gauge", "1 while replaying a backlog.");
+    evbuffer_add_printf(out, "renewald_catching_up %d\n", d->catching_up ? 1 : 0);
+}

@@ -1,0 +1,44 @@
+/* notify.c - sd_notify wrappers. */
+#include "renewald/notify.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+
+void rw_notify_ready(void)
+{
+    sd_notify(0, "READY=1");
+}
+
+void rw_notify_reloading(void)
+{
+    sd_notify(0, "RELOADING=1");
+}
+
+void rw_notify_stopping(void)
+{
+    sd_notify(0, "STOPPING=1");
+}
+
+void rw_notify_status(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    sd_notifyf(0, "STATUS=%s", buf);
+}
+
+void rw_notify_watchdog(void)
+{
+    sd_notify(0, "WATCHDOG=1");
+}
+
+int64_t rw_notify_watchdog_ms(void)
+{
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0)
+        return 0;
+    return (int64_t)(usec / 1000);
+}

@@ -1,0 +1,365 @@
+/* redis_link.c - one hiredis async connection with AUTH/SELECT, watchdog and reconnects. */
+#include "renewald/redis_link.h"
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "renewald/log.h"
+
+#define RECONNECT_MIN_MS 100
+#define RECONNECT_MAX_MS 5000
+#define WATCHDOG_TICK_MS 500
+
+/* One command in flight; a doubly linked list in send order. */
+struct pending {
+    struct pending *prev, *next;
+    struct rw_link *link;
+    rw_link_reply_cb cb;
+    void *arg;
+    int64_t deadline_ms; /* monotonic */
+    bool handshake;      /* AUTH/SELECT sent by the link itself */
+};
+
+struct rw_link {
+    struct event_base *base;
+    /* Copies of [redis]: a reload frees the config but never changes these. */
+    char *address, *username, *password;
+    int db;
+    char name[32];
+    int64_t reply_timeout_ms;
+    rw_link_state_cb state_cb;
+    void *state_arg;
+
+    redisAsyncContext *ac; /* NULL while disconnected */
+    bool up;               /* connected and handshake done */
+    int handshake_left;
+    int64_t backoff_ms;
+    struct event *reconnect_timer;
+    struct event *watchdog_timer;
+    int64_t connect_started_ms; /* monotonic, of the attempt in progress */
+    struct pending head;        /* sentinel */
+    size_t in_flight;
+    bool freeing;
+};
+
+static void schedule_reconnect(struct rw_link *link);
+
+static void pending_unlink(struct pending *p)
+{
+    p->prev->next = p->next;
+    p->next->prev = p->prev;
+    p->link->in_flight--;
+}
+
+static void set_up(struct rw_link *link, bool up)
+{
+    if (link->up == up)
+        return;
+    link->up = up;
+    if (!link->freeing && link->state_cb)
+        link->state_cb(link, up, link->state_arg);
+}
+
+static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    struct pending *p = privdata;
+    struct rw_link *link = p->link;
+    redisReply *reply = r;
+    pending_unlink(p);
+    if (p->handshake) {
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            rw_log_rl(RW_LOG_ERROR, "redis handshake failed link=%s error=\"%.200s\"", link->name,
+                      reply->str);
+            free(p);
+            rw_link_reset(link, "handshake failed");
+            return;
+        }
+        if (reply && --link->handshake_left == 0) {
+            link->backoff_ms = RECONNECT_MIN_MS;
+            rw_info("redis connected link=%s", link->name);
+            free(p);
+            set_up(link, true);
+            return;
+        }
+        free(p);
+        return;
+    }
+    rw_link_reply_cb cb = p->cb;
+    void *arg = p->arg;
+    free(p);
+    if (cb)
+        cb(link, reply, arg);
+}
+
+static bool send_raw(struct rw_link *link, bool handshake, rw_link_reply_cb cb, void *arg,
+                     int64_t block_ms, int argc, const char **argv, const size_t *argvlen)
+{
+    struct pending *p = rw_xcalloc(1, sizeof *p);
+    p->link = link;
+    p->cb = cb;
+    p->arg = arg;
+    p->handshake = handshake;
+    p->deadline_ms = rw_mono_ms() + link->reply_timeout_ms + block_ms;
+    if (redisAsyncCommandArgv(link->ac, on_reply, p, argc, argv, argvlen) != REDIS_OK) {
+        free(p);
+        return false;
+    }
+    p->prev = link->head.prev;
+    p->next = &link->head;
+    link->head.prev->next = p;
+    link->head.prev = p;
+    link->in_flight++;
+    return true;
+}
+
+static void handshake(struct rw_link *link)
+{
+    link->handshake_left = 0;
+    if (link->password) {
+        const char *argv[3] = {"AUTH", NULL, NULL};
+        size_t lens[3] = {4, 0, 0};
+        int argc = 2;
+        if (link->username) {
+            argv[1] = link->username;
+            lens[1] = strlen(link->username);
+            argv[2] = link->password;
+            lens[2] = strlen(link->password);
+            argc = 3;
+        } else {
+            argv[1] = link->password;
+            lens[1] = strlen(link->password);
+        }
+        if (send_raw(link, true, NULL, NULL, 0, argc, argv, lens))
+            link->handshake_left++;
+    }
+    char db[16];
+    snprintf(db, sizeof db, "%d", link->db);
+    const char *argv[2] = {"SELECT", db};
+    size_t lens[2] = {6, strlen(db)};
+    if (send_raw(link, true, NULL, NULL, 0, 2, argv, lens))
+        link->handshake_left++;
+    if (link->handshake_left == 0)
+        rw_link_reset(link, "cannot send handshake");
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct rw_link *link = ac->data;
+    if (status != REDIS_OK) {
+        rw_log_rl(RW_LOG_WARN, "redis connect failed link=%s error=\"%s\"", link->name, ac->errstr);
+        link->ac = NULL; /* hiredis frees the context after this callback */
+        schedule_reconnect(link);
+        return;
+    }
+    redisEnableKeepAlive((redisContext *)&ac->c);
+    handshake(link);
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct rw_link *link = ac->data;
+    if (status != REDIS_OK && !link->freeing)
+        rw_log_rl(RW_LOG_WARN, "redis connection lost link=%s error=\"%s\"", link->name,
+                  ac->errstr);
+    link->ac = NULL;
+    set_up(link, false);
+    if (!link->freeing)
+        schedule_reconnect(link);
+}
+
+/* Splits "HOST:PORT" / "[V6]:PORT" into HOST and PORT; false when malformed. */
+static bool split_address(const char *addr, char *host, size_t hostcap, int *port)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon)
+        return false;
+    const char *h = addr;
+    size_t hl = (size_t)(colon - addr);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= hostcap)
+        return false;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p <= 0 || p > 65535)
+        return false;
+    *port = (int)p;
+    return true;
+}
+
+static void do_connect(struct rw_link *link)
+{
+    const char *addr = link->address;
+    redisAsyncContext *ac;
+    if (strncmp(addr, "unix:", 5) == 0) {
+        ac = redisAsyncConnectUnix(addr + 5);
+    } else {
+        char host[64];
+        int port;
+        if (!split_address(addr, host, sizeof host, &port)) {
+            rw_error("bad redis address link=%s", link->name);
+            schedule_reconnect(link);
+            return;
+        }
+        ac = redisAsyncConnect(host, port);
+    }
+    if (!ac) {
+        rw_log_rl(RW_LOG_ERROR, "redis: out of memory creating context link=%s", link->name);
+        schedule_reconnect(link);
+        return;
+    }
+    if (ac->err) {
+        rw_log_rl(RW_LOG_WARN, "redis connect failed link=%s error=\"%s\"", link->name, ac->errstr);
+        redisAsyncFree(ac);
+        schedule_reconnect(link);
+        return;
+    }
+    ac->data = link;
+    link->ac = ac;
+    link->connect_started_ms = rw_mono_ms();
+    if (redisLibeventAttach(ac, link->base) != REDIS_OK) {
+        rw_error("redis: cannot attach to the event loop link=%s", link->name);
+        link->ac = NULL;
+        redisAsyncFree(ac);
+        schedule_reconnect(link);
+        return;
+    }
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+}
+
+static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    do_connect(arg);
+}
+
+static void schedule_reconnect(struct rw_link *link)
+{
+    if (link->freeing)
+        return;
+    /* Full jitter keeps a fleet of daemons from reconnecting in lockstep. */
+    int64_t delay = link->backoff_ms / 2 + (int64_t)(random() % (link->backoff_ms / 2 + 1));
+    struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)((delay % 1000) * 1000)};
+    evtimer_add(link->reconnect_timer, &tv);
+    link->backoff_ms = link->backoff_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
+                                                                : link->backoff_ms * 2;
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct rw_link *link = arg;
+    struct pending *oldest = link->head.next;
+    if (link->ac && !(link->ac->c.flags & REDIS_CONNECTED) &&
+        rw_mono_ms() - link->connect_started_ms > link->reply_timeout_ms) {
+        rw_log_rl(RW_LOG_WARN, "redis connect timed out link=%s", link->name);
+        rw_link_reset(link, "connect timeout");
+        return;
+    }
+    if (link->ac && oldest != &link->head && rw_mono_ms() > oldest->deadline_ms) {
+        rw_log_rl(RW_LOG_WARN, "redis reply overdue, dropping connection link=%s in_flight=%zu",
+                  link->name, link->in_flight);
+        rw_link_reset(link, "reply timeout");
+    }
+}
+
+struct rw_link *rw_link_new(struct event_base *base, const struct rw_config *cfg, const char *name,
+                            int64_t reply_timeout_ms, rw_link_state_cb state_cb, void *state_arg)
+{
+    struct rw_link *link = rw_xcalloc(1, sizeof *link);
+    link->base = base;
+    link->address = rw_xstrdup(cfg->redis_address);
+    link->username = cfg->redis_username ? rw_xstrdup(cfg->redis_username) : NULL;
+    link->password = cfg->redis_password ? rw_xstrdup(cfg->redis_password) : NULL;
+    link->db = cfg->redis_db;
+    snprintf(link->name, sizeof link->name, "%s", name);
+    link->reply_timeout_ms = reply_timeout_ms;
+    link->state_cb = state_cb;
+    link->state_arg = state_arg;
+    link->backoff_ms = RECONNECT_MIN_MS;
+    link->head.next = link->head.prev = &link->head;
+    link->reconnect_timer = evtimer_new(base, on_reconnect_timer, link);
+    link->watchdog_timer = event_new(base, -1, EV_PERSIST, on_watchdog, link);
+    if (!link->reconnect_timer || !link->watchdog_timer) {
+        rw_error("cannot create timers for redis link %s", name);
+        rw_link_free(link);
+        return NULL;
+    }
+    struct timeval tick = {0, WATCHDOG_TICK_MS * 1000};
+    event_add(link->watchdog_timer, &tick);
+    do_connect(link);
+    return link;
+}
+
+void rw_link_free(struct rw_link *link)
+{
+    if (!link)
+        return;
+    link->freeing = true;
+    if (link->ac) {
+        redisAsyncContext *ac = link->ac;
+        link->ac = NULL;
+        redisAsyncFree(ac); /* runs pending callbacks with NULL replies */
+    }
+    if (link->reconnect_timer)
+        event_free(link->reconnect_timer);
+    if (link->watchdog_timer)
+        event_free(link->watchdog_timer);
+    free(link->address);
+    free(link->username);
+    free(link->password);
+    free(link);
+}
+
+bool rw_link_up(const struct rw_link *link)
+{
+    return link->up;
+}
+
+const char *rw_link_name(const struct rw_link *link)
+{
+    return link->name;
+}
+
+bool rw_link_command(struct rw_link *link, rw_link_reply_cb cb, void *arg, int64_t block_ms,
+                     int argc, const char **argv, const size_t *argvlen)
+{
+    if (!link->up || !link->ac)
+        return false;
+    return send_raw(link, false, cb, arg, block_ms, argc, argv, argvlen);
+}
+
+void rw_link_reset(struct rw_link *link, const char *why)
+{
+    if (!link->ac)
+        return;
+    rw_debug("redis link reset link=%s why=\"%s\"", link->name, why);
+    redisAsyncContext *ac = link->ac;
+    if (!(ac->c.flags & REDIS_CONNECTED)) {
+        /* hiredis calls no disconnect callback for a connection never made. */
+        link->ac = NULL;
+        redisAsyncFree(ac);
+        set_up(link, false);
+        schedule_reconnect(link);
+        return;
+    }
+    /* Freeing runs every pending callback with a NULL reply, then on_disconnect. */
+    redisAsyncFree(ac);
+}
+
+size_t rw_link_in_flight(const struct rw_link *link)
+{
+    return link->in_flight;
+}

@@ -1,0 +1,43 @@
+/*
+ * metrics.h - the daemon's counters and gauges and their Prometheus text
+ * exposition (SPEC §7).  Plain fields in struct rw_metrics, owned by the
+ * daemon context; the exposition writes into a caller's evbuffer.
+ */
+#ifndef RENEWALD_METRICS_H
+#define RENEWALD_METRICS_H
+
+#include "renewald/common.h"
+
+#define RW_METRICS_MAX_REASONS 24
+#define RW_METRICS_MAX_SINKS 32
+#define RW_LATENCY_BUCKETS 12
+
+/* Outcomes of a delivery attempt, as in sink.h: 0 success, 1 retry, 2 dead. */
+#define RW_DELIVERY_OUTCOMES 3
+
+struct rw_metrics {
+    uint64_t events_total;
+    uint64_t events_invalid[RW_METRICS_MAX_REASONS]; /* by index in rw_event_reasons */
+    uint64_t alerts_total[RW_ALERT_KIND_COUNT];
+    uint64_t deliveries[RW_METRICS_MAX_SINKS][RW_DELIVERY_OUTCOMES];
+    uint64_t latency_buckets[RW_LATENCY_BUCKETS + 1]; /* delivery latency histogram */
+    double latency_sum_s;
+    uint64_t latency_count;
+    uint64_t commits_total, commit_failures_total, sweeps_total;
+    double stream_lag_s;
+    bool redis_up;
+    int64_t outbox_depth;
+};
+
+struct evbuffer;
+struct renewald;
+
+/* Counts one dead-lettered entry by its reason string. */
+void rw_metrics_invalid(struct rw_metrics *m, const char *reason);
+/* Records one finished delivery of sink index SINK. */
+void rw_metrics_delivery(struct rw_metrics *m, int sink, int outcome,
+                         double latency_s);
+/* Writes the whole exposition of D's metrics and gauges into OUT. */
+void rw_metrics_render(const struct renewald *d, struct evbuffer *out);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * notify.h - systemd's notification protocol through libsystemd's sd_notify:
+ * READY, STATUS, RELOADING, STOPPING and WATCHDOG.  Does nothing when
+ * NOTIFY_SOCKET is unset.
+ */
+#ifndef RENEWALD_NOTIFY_H
+#define RENEWALD_NOTIFY_H
+
+#include "renewald/common.h"
+
+void rw_notify_ready(void);
+void rw_notify_reloading(void);
+void rw_notify_stopping(void);
+void rw_notify_status(const char *fmt, ...) RW_PRINTF(1, 2);
+/* Pings the watchdog when WatchdogSec= is set. */
+void rw_notify_watchdog(void);
+/* The watchdog interval systemd asked for, in ms, or 0. */
+int64_t rw_notify_watchdog_ms(void);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * redis_link.h - one asynchronous Redis connection on the daemon's event_base
+ * (hiredis async + its libevent adapter): connect by IP address or unix
+ * socket, AUTH and SELECT, TCP keepalive, a reply watchdog (hiredis 0.14 has
+ * no async timeouts), and reconnection with capped backoff.
+ *
+ * The link owns its redisAsyncContext.  Commands whose connection is lost get
+ * their callback with a NULL reply, so every caller sees each command end
+ * exactly once.  The state callback tells the owner when the link comes up
+ * (after AUTH/SELECT) and when it goes down.
+ */
+#ifndef RENEWALD_REDIS_LINK_H
+#define RENEWALD_REDIS_LINK_H
+
+#include <hiredis/hiredis.h>
+
+#include "renewald/common.h"
+#include "renewald/config.h"
+
+struct event_base;
+struct rw_link;
+
+/* REPLY is NULL when the connection was lost before the answer; it is owned by hiredis. */
+typedef void (*rw_link_reply_cb)(struct rw_link *link, redisReply *reply, void *arg);
+typedef void (*rw_link_state_cb)(struct rw_link *link, bool up, void *arg);
+
+/*
+ * A link named NAME (for logs) to the [redis] of CFG (copied: CFG may be
+ * freed afterwards; [redis] changes need a restart).  The link
+ * connects at once and keeps reconnecting until freed.  REPLY_TIMEOUT_MS is
+ * the longest a reply may take beyond the BLOCK time a command declares.
+ */
+struct rw_link *rw_link_new(struct event_base *base, const struct rw_config *cfg, const char *name,
+                            int64_t reply_timeout_ms, rw_link_state_cb state_cb,
+                            void *state_arg) RW_NODISCARD;
+/* Frees the link; callbacks of commands in flight run with a NULL reply first. */
+void rw_link_free(struct rw_link *link);
+
+bool rw_link_up(const struct rw_link *link);
+const char *rw_link_name(const struct rw_link *link);
+
+/*
+ * Sends a command.  BLOCK_MS is how long the command may legitimately wait in
+ * Redis (XREADGROUP BLOCK), added to the watchdog's allowance.  Returns false
+ * (and never calls CB) when the link is down.
+ */
+bool rw_link_command(struct rw_link *link, rw_link_reply_cb cb, void *arg, int64_t block_ms,
+                     int argc, const char **argv, const size_t *argvlen) RW_NODISCARD;
+
+/* Drops the connection (its commands end with NULL replies) and reconnects. */
+void rw_link_reset(struct rw_link *link, const char *why);
+
+/* Commands sent and not yet answered. */
+size_t rw_link_in_flight(const struct rw_link *link);
+
+#endif

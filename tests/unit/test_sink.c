@@ -1,0 +1,415 @@
+/* test_sink.c - rendering of slack, webhook and email deliveries; outcome classification. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "renewald/alert.h"
+#include "renewald/sink.h"
+#include "../../daemon/sink_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOW INT64_C(1700000000123) /* 2023-11-14T22:13:20.123Z, a Tuesday */
+
+static const struct rw_alert_signal sigs[] = {
+    {.name = "logins", .present = true, .x = 0.0312, .score = 12.3, .weight = 3},
+    {.name = "csat", .present = false, .weight = 1},
+    {.name = "tickets", .present = true, .x = 2.5, .score = 40, .weight = 1},
+    {.name = "usage", .present = true, .x = 1.2, .score = 90, .weight = 2},
+    {.name = "recency", .present = true, .x = INFINITY, .score = 0, .weight = 1},
+};
+
+static json_t *alert_bc(const char *name, const char *owner)
+{
+    struct rw_alert_input in = {
+        .id = "0123456789abcdef0123456789abcdef",
+        .kind = RW_ALERT_BAND_CHANGE,
+        .ts_ms = NOW,
+        .account = "acct-1",
+        .name = name,
+        .owner = owner,
+        .tier = "enterprise",
+        .arr = 120000,
+        .has_score = true,
+        .score = 31.4,
+        .band = RW_BAND_AT_RISK,
+        .previous_band = RW_BAND_WATCH,
+        .signals = sigs,
+        .nsignals = 5,
+        .has_renewal = true,
+        .renewal_day = 20833, /* 2027-01-15 */
+        .has_days_to_renewal = true,
+        .days_to_renewal = 428,
+    };
+    return rw_alert_build(&in);
+}
+
+static json_t *alert_rw(void)
+{
+    struct rw_alert_input in = {
+        .id = "ffffffffffffffffffffffffffffffff",
+        .kind = RW_ALERT_RENEWAL_WINDOW,
+        .ts_ms = NOW,
+        .account = "acct-2",
+        .arr = NAN,
+        .has_score = true,
+        .score = 55,
+        .band = RW_BAND_WATCH,
+        .has_renewal = true,
+        .renewal_day = 19705, /* 2023-12-14 */
+        .has_days_to_renewal = true,
+        .days_to_renewal = 30,
+        .window = 30,
+    };
+    return rw_alert_build(&in);
+}
+
+static void test_slack(void **state)
+{
+    (void)state;
+    json_t *a = alert_bc("Acme Corp", "jane@example.com");
+    char *text = rw_sink_slack_text(a);
+    assert_string_equal(text,
+                        "Acme Corp (acct-1) is now at_risk (was watch) \xe2\x80\x94 score 31.4 "
+                        "\xe2\x80\x94 renews 2027-01-15 (in 428 days)");
+    free(text);
+
+    json_t *p = rw_sink_slack_payload(a);
+    assert_non_null(p);
+    assert_true(json_is_string(json_object_get(p, "text")));
+    json_t *blocks = json_object_get(p, "blocks");
+    assert_int_equal(json_array_size(blocks), 3);
+    json_t *hdr = json_array_get(blocks, 0);
+    assert_string_equal(json_string_value(json_object_get(hdr, "type")), "header");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(hdr, "text"), "text")),
+                        "Acme Corp (acct-1)");
+    char *s = rw_alert_dumps(json_array_get(blocks, 1));
+    assert_non_null(strstr(s, "at_risk (was watch)"));
+    assert_non_null(strstr(s, "31.4"));
+    assert_non_null(strstr(s, "2027-01-15"));
+    assert_non_null(strstr(s, "jane@example.com"));
+    assert_non_null(strstr(s, "120,000"));
+    assert_non_null(strstr(s, "enterprise"));
+    free(s);
+    /* Context: present signals, worst first, at most 3; absent csat left out. */
+    s = rw_alert_dumps(json_array_get(blocks, 2));
+    const char *r = strstr(s, "*recency*"), *l = strstr(s, "*logins*"), *t = strstr(s, "*tickets*");
+    assert_true(r && l && t && r < l && l < t);
+    assert_null(strstr(s, "usage"));
+    assert_null(strstr(s, "csat"));
+    free(s);
+    json_decref(p);
+    json_decref(a);
+
+    /* No name: the id alone; Slack control characters escaped in text. */
+    a = alert_bc(NULL, NULL);
+    text = rw_sink_slack_text(a);
+    assert_true(strncmp(text, "acct-1 is now at_risk", 21) == 0);
+    free(text);
+    json_decref(a);
+    a = alert_bc("<!channel> & co", NULL);
+    text = rw_sink_slack_text(a);
+    assert_true(strncmp(text, "&lt;!channel&gt; &amp; co (acct-1)", 34) == 0);
+    free(text);
+    json_decref(a);
+
+    a = alert_rw();
+    text = rw_sink_slack_text(a);
+    assert_string_equal(text, "acct-2 entered the 30-day renewal window (band watch) \xe2\x80\x94 "
+                              "score 55.0 \xe2\x80\x94 renews 2023-12-14 (in 30 days)");
+    free(text);
+
+    struct rw_sink_conf sink = {.name = "cs-slack", .type = RW_SINK_SLACK, .timeout_ms = 1000};
+    char url[] = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
+    sink.url = url;
+    struct rw_http_request req;
+    char err[RW_SINK_ERROR_MAX];
+    assert_int_equal(rw_sink_prepare(&sink, a, NULL, NOW, &req, err), RW_SINK_TRANSFER);
+    assert_non_null(req.easy);
+    assert_false(req.upload);
+    json_error_t je;
+    json_t *body = json_loads(req.body, 0, &je);
+    assert_non_null(body);
+    assert_non_null(strstr(json_string_value(json_object_get(body, "text")), "30-day"));
+    json_decref(body);
+    rw_http_request_release(&req);
+    assert_null(req.easy);
+    json_decref(a);
+}
+
+static bool has_header(const struct curl_slist *h, const char *line)
+{
+    for (; h; h = h->next) {
+        if (strcmp(h->data, line) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void test_webhook(void **state)
+{
+    (void)state;
+    char sig[65];
+    /* printf '%s' '1700000000.{"id":"abc","kind":"band_change"}' |
+     *     openssl dgst -sha256 -hmac secret */
+    const char *body = "{\"id\":\"abc\",\"kind\":\"band_change\"}";
+    rw_sink_webhook_signature("secret", 1700000000, body, strlen(body), sig);
+    assert_string_equal(sig, "414bea339eb5ba51501c2095225e81b5e83369886c6fc82d87488980cd9aa898");
+    /* printf '%s' '1700000000.' | openssl dgst -sha256 -hmac 'key with spaces' */
+    rw_sink_webhook_signature("key with spaces", 1700000000, "", 0, sig);
+    assert_string_equal(sig, "3ca6526d0806e845c60598f8a333a720b5f2e8d2101350fd6dd5640c7ad55cb1");
+
+    json_t *a = json_pack("{s:s, s:s}", "id", "abc", "kind", "band_change");
+    char url[] = "https://crm.example.com/hook", secret[] = "secret";
+    struct rw_sink_conf sink = {
+        .name = "crm", .type = RW_SINK_WEBHOOK, .url = url, .secret = secret, .timeout_ms = 1000};
+    struct rw_http_request req;
+    char err[RW_SINK_ERROR_MAX];
+    assert_int_equal(rw_sink_prepare(&sink, a, body, 1700000000999, &req, err), RW_SINK_TRANSFER);
+    assert_string_equal(req.body, body);
+    assert_int_equal(req.body_len, strlen(body));
+    assert_true(has_header(req.headers, "Content-Type: application/json"));
+    assert_true(has_header(req.headers, "X-Renewald-Alert-Id: abc"));
+    assert_true(has_header(req.headers, "X-Renewald-Timestamp: 1700000000"));
+    assert_true(has_header(
+        req.headers, "X-Renewald-Signature: "
+                     "sha256=414bea339eb5ba51501c2095225e81b5e83369886c6fc82d87488980cd9aa898"));
+    rw_http_request_release(&req);
+
+    /* Without a secret: no signature; a header value cannot inject another header. */
+    sink.secret = NULL;
+    json_object_set_new(a, "id", json_string("x\r\nX-Evil: 1"));
+    assert_int_equal(rw_sink_prepare(&sink, a, NULL, 0, &req, err), RW_SINK_TRANSFER);
+    assert_true(has_header(req.headers, "X-Renewald-Alert-Id: x  X-Evil: 1"));
+    for (const struct curl_slist *h = req.headers; h; h = h->next)
+        assert_null(strstr(h->data, "Signature"));
+    rw_http_request_release(&req);
+    json_decref(a);
+}
+
+static void test_email_recipients(void **state)
+{
+    (void)state;
+    char from[] = "renewald@example.com", fb[] = "cs-team@example.com", t1[] = "a@example.com",
+         t2[] = "b@example.com";
+    struct rw_sink_conf sink = {
+        .name = "owners", .type = RW_SINK_EMAIL, .from = from, .to_owner = true, .fallback_to = fb};
+    const char *rc[RW_MAX_RECIPIENTS];
+    json_t *a = alert_bc("Acme Corp", "jane@example.com");
+    assert_int_equal(rw_sink_email_recipients(&sink, a, rc), 1);
+    assert_string_equal(rc[0], "jane@example.com");
+    json_decref(a);
+    a = alert_bc("Acme Corp", NULL); /* no owner: fallback */
+    assert_int_equal(rw_sink_email_recipients(&sink, a, rc), 1);
+    assert_string_equal(rc[0], "cs-team@example.com");
+    json_decref(a);
+    a = alert_bc("Acme Corp", "evil@example.com\r\nBcc: x@y"); /* not an address: fallback */
+    assert_int_equal(rw_sink_email_recipients(&sink, a, rc), 1);
+    assert_string_equal(rc[0], "cs-team@example.com");
+    sink.fallback_to = NULL;
+    assert_int_equal(rw_sink_email_recipients(&sink, a, rc), 0);
+    struct rw_http_request req;
+    char err[RW_SINK_ERROR_MAX];
+    char smtp[] = "smtp://mail.example.com:587";
+    sink.smtp_url = smtp;
+    assert_int_equal(rw_sink_prepare(&sink, a, NULL, NOW, &req, err), RW_SINK_FAILED);
+    assert_string_equal(err, "no recipient");
+    assert_null(req.easy);
+    json_decref(a);
+
+    sink.to_owner = false;
+    sink.to[0] = t1;
+    sink.to[1] = t2;
+    sink.nto = 2;
+    a = alert_bc("Acme Corp", "jane@example.com");
+    assert_int_equal(rw_sink_email_recipients(&sink, a, rc), 2);
+    assert_string_equal(rc[1], "b@example.com");
+    assert_int_equal(rw_sink_prepare(&sink, a, NULL, NOW, &req, err), RW_SINK_TRANSFER);
+    assert_true(req.upload);
+    assert_true(has_header(req.recipients, "<a@example.com>"));
+    assert_true(has_header(req.recipients, "<b@example.com>"));
+    assert_non_null(strstr(req.body, "\r\nTo: a@example.com, b@example.com\r\n"));
+    rw_http_request_release(&req);
+    json_decref(a);
+}
+
+static void test_email_message(void **state)
+{
+    (void)state;
+    char from[] = "Renewald <renewald@mail.example.com>";
+    struct rw_sink_conf sink = {.name = "owners", .type = RW_SINK_EMAIL, .from = from};
+    json_t *a = alert_bc("Acme\r\nBcc: victim@example.com", "jane@example.com");
+    const char *rc[] = {"jane@example.com"};
+    char *m = rw_sink_email_message(&sink, a, rc, 1, NOW);
+    const char *split = strstr(m, "\r\n\r\n");
+    assert_non_null(split);
+    char *hdrs = strndup(m, (size_t)(split - m) + 2);
+    /* Every header present, each on one line. */
+    assert_true(strncmp(hdrs, "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n", 39) == 0);
+    assert_non_null(strstr(hdrs, "\r\nFrom: Renewald <renewald@mail.example.com>\r\n"));
+    assert_non_null(strstr(hdrs, "\r\nTo: jane@example.com\r\n"));
+    assert_non_null(strstr(
+        hdrs, "\r\nSubject: [renewald] Acme  Bcc: victim@example.com: at_risk (score 31.4)\r\n"));
+    assert_non_null(strstr(
+        hdrs, "\r\nMessage-ID: <0123456789abcdef0123456789abcdef.owners@mail.example.com>\r\n"));
+    assert_non_null(strstr(hdrs, "\r\nMIME-Version: 1.0\r\n"));
+    assert_non_null(strstr(hdrs, "\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+    assert_non_null(strstr(hdrs, "\r\nContent-Transfer-Encoding: 8bit\r\n"));
+    assert_null(strstr(hdrs, "\r\nBcc"));
+    /* No bare CR or LF anywhere. */
+    for (const char *p = m; *p; p++) {
+        if (*p == '\n')
+            assert_true(p > m && p[-1] == '\r');
+        if (*p == '\r')
+            assert_true(p[1] == '\n');
+    }
+    free(hdrs);
+    /* A readable body. */
+    assert_non_null(strstr(split, "Band:          at_risk"));
+    assert_non_null(strstr(split, "Previous band: watch"));
+    assert_non_null(strstr(split, "Score:         31.4"));
+    assert_non_null(strstr(split, "Renewal date:  2027-01-15"));
+    assert_non_null(strstr(split, "Days to renewal: 428"));
+    assert_non_null(strstr(split, "Owner:         jane@example.com"));
+    assert_non_null(strstr(split, "ARR:           120,000"));
+    assert_non_null(strstr(split, "Tier:          enterprise"));
+    assert_non_null(strstr(split, "  logins: score 12.3, x 0.0312, weight 3\r\n"));
+    assert_non_null(strstr(split, "  csat: absent, weight 1\r\n"));
+    assert_non_null(strstr(split, "  recency: score 0.0, x none, weight 1\r\n"));
+    free(m);
+    json_decref(a);
+
+    /* Renewal window subject; a non-ASCII name is RFC 2047 encoded. */
+    a = alert_rw();
+    json_object_set_new(a, "name", json_string("Caf\xc3\xa9 Ltd"));
+    m = rw_sink_email_message(&sink, a, rc, 1, NOW);
+    /* base64 of "[renewald] Café Ltd: renewal in 30 day" and "s" (39 bytes per word) */
+    assert_non_null(strstr(
+        m, "\r\nSubject: =?UTF-8?B?W3JlbmV3YWxkXSBDYWbDqSBMdGQ6IHJlbmV3YWwgaW4gMzAgZGF5?=\r\n"
+           " =?UTF-8?B?cw==?=\r\n"));
+    free(m);
+    /* A long one is folded into several encoded-words, none splitting a character. */
+    json_object_set_new(
+        a, "name",
+        json_string("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"));
+    m = rw_sink_email_message(&sink, a, rc, 1, NOW);
+    const char *subj = strstr(m, "\r\nSubject: =?UTF-8?B?");
+    assert_non_null(subj);
+    assert_non_null(strstr(subj, "?=\r\n =?UTF-8?B?"));
+    const char *end_of_headers = strstr(m, "\r\n\r\n");
+    for (const char *p = m, *nl; (nl = strstr(p, "\r\n")); p = nl + 2)
+        assert_true(nl - p <= (nl < end_of_headers ? 78 : 998)); /* RFC 5322 2.1.1 */
+    free(m);
+    json_object_set_new(a, "name", json_string("Globex"));
+    m = rw_sink_email_message(&sink, a, rc, 1, NOW);
+    assert_non_null(strstr(m, "\r\nSubject: [renewald] Globex: renewal in 30 days\r\n"));
+    free(m);
+    json_decref(a);
+}
+
+static void test_classify(void **state)
+{
+    (void)state;
+    char url[] = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
+    struct rw_sink_conf sink = {.name = "s", .type = RW_SINK_SLACK, .url = url};
+    struct rw_delivery_result d;
+    struct rw_http_result r = {.status = 200, .code = CURLE_OK, .error = "", .retry_after_ms = -1};
+    rw_sink_classify(&sink, &r, &d);
+    assert_int_equal(d.outcome, RW_DELIVERY_SUCCESS);
+    assert_string_equal(d.error, "");
+
+    r.status = 429;
+    r.retry_after_ms = 2000;
+    r.body = "slow down";
+    r.body_len = 9;
+    rw_sink_classify(&sink, &r, &d);
+    assert_int_equal(d.outcome, RW_DELIVERY_RETRY);
+    assert_int_equal(d.retry_after_ms, 2000);
+    assert_string_equal(d.error, "http status 429: slow down");
+
+    r.status = 404;
+    r.body = "no_service for /services/T000/B000/XXXXSECRET\n";
+    r.body_len = strlen(r.body);
+    rw_sink_classify(&sink, &r, &d);
+    assert_int_equal(d.outcome, RW_DELIVERY_PERMANENT);
+    assert_int_equal(d.retry_after_ms, -1);
+    assert_null(strstr(d.error, "SECRET"));
+    assert_string_equal(d.error, "http status 404: no_service for [redacted] ");
+
+    r.status = 0;
+    r.code = CURLE_COULDNT_CONNECT;
+    r.error = "Failed to connect to https://hooks.slack.com/services/T000/B000/XXXXSECRET";
+    rw_sink_classify(&sink, &r, &d);
+    assert_int_equal(d.outcome, RW_DELIVERY_RETRY);
+    assert_null(strstr(d.error, "SECRET"));
+
+    r.cancelled = true;
+    rw_sink_classify(&sink, &r, &d);
+    assert_int_equal(d.outcome, RW_DELIVERY_RETRY);
+
+    /* Email follows SMTP's reply codes and never shows the password. */
+    char pw[] = "hunter22", smtp[] = "smtp://mail.example.com";
+    struct rw_sink_conf mail = {
+        .name = "m", .type = RW_SINK_EMAIL, .smtp_url = smtp, .password = pw};
+    struct rw_http_result s = {.status = 451, .code = CURLE_SEND_ERROR, .error = "hunter22?"};
+    rw_sink_classify(&mail, &s, &d);
+    assert_int_equal(d.outcome, RW_DELIVERY_RETRY);
+    assert_null(strstr(d.error, "hunter22"));
+    s.status = 550;
+    rw_sink_classify(&mail, &s, &d);
+    assert_int_equal(d.outcome, RW_DELIVERY_PERMANENT);
+    s.status = 250;
+    s.code = CURLE_OK;
+    rw_sink_classify(&mail, &s, &d);
+    assert_int_equal(d.outcome, RW_DELIVERY_SUCCESS);
+}
+
+static void test_arr_format(void **state)
+{
+    (void)state;
+    char buf[48];
+    struct {
+        double v;
+        const char *want;
+    } cases[] = {{0, "0"},           {999, "999"},
+                 {1000, "1,000"},    {1234.5, "1,234.50"},
+                 {999.999, "1,000"}, {-1234567, "-1,234,567"},
+                 {NAN, "n/a"},       {INFINITY, "n/a"},
+                 {0.004, "0"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rw_sink_fmt_arr(cases[i].v, buf, sizeof buf);
+        assert_string_equal(buf, cases[i].want);
+    }
+}
+
+static void test_log_sink(void **state)
+{
+    (void)state;
+    struct rw_sink_conf sink = {.name = "audit", .type = RW_SINK_LOG};
+    json_t *a = alert_rw();
+    struct rw_http_request req;
+    char err[RW_SINK_ERROR_MAX];
+    assert_int_equal(rw_sink_prepare(&sink, a, NULL, NOW, &req, err), RW_SINK_DELIVERED);
+    assert_null(req.easy);
+    json_decref(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slack),
+        cmocka_unit_test(test_webhook),
+        cmocka_unit_test(test_email_recipients),
+        cmocka_unit_test(test_email_message),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_log_sink),
+        cmocka_unit_test(test_arr_format),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
