@@ -18,6 +18,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -378,6 +379,9 @@ def main(argv):
                     ev, reason = None, "missing_event"
                 else:
                     ev, reason = parse_event(data, int(eid.split("-")[0]))
+                    if (ev is not None and cfg.get("daemon", {}).get("clock", "wall") == "wall"
+                            and ev["_t"] > time.time() * 1000 + 86400000):
+                        ev, reason = None, "future_ts"
                 with state.lock:
                     if reason:
                         dl = {"stream": stream, "id": eid, "reason": reason}
@@ -385,6 +389,8 @@ def main(argv):
                             dl["event"] = data[:65536]
                         r.xadd(prefix + "dead", dl)
                         state.invalid[reason] = state.invalid.get(reason, 0) + 1
+                        if state.invalid[reason] <= 10:
+                            log("dead letter stream=%s id=%s reason=%s" % (stream, eid, reason))
                     else:
                         state.apply(ev)
                 r.xack(stream, group, eid)
