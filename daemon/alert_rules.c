@@ -105,8 +105,7 @@ bool rw_rules_evaluate(const struct rw_rules_ctx *ctx, struct rw_account *a, rw_
     rw_scorer_eval(ctx->scorer, a->agg, a->ref_ms, a->seats, ctx->now_ms, &ev);
     a->score = ev.has_score ? (float)ev.score : NAN;
 
-    bool onboarding = a->first_seen_ms == RW_NO_TIME ||
-                      ctx->now_ms - a->first_seen_ms < cfg->min_history_ms;
+    bool onboarding = rw_score_onboarding(cfg, a->first_seen_ms, ctx->now_ms);
     uint8_t old_band = a->band;
     int64_t old_wait = a->below_since_ms;
     a->band = (uint8_t)rw_band_step(cfg, (enum rw_band)a->band, &a->below_since_ms, onboarding,

@@ -73,8 +73,8 @@ void rw_http_client_free(struct rw_http_client *client);
  * Starts REQ's transfer, taking ownership of everything in *REQ (cleared on
  * return, whatever the outcome).  Returns 0 when started: DONE(ARG) will be
  * called exactly once, from the event loop, never from inside this call.
- * Returns -1 if libcurl refuses the handle (everything is freed, DONE is not
- * called).
+ * Returns -1 if libcurl refuses the handle, REQ has no easy handle, or the
+ * client is being freed (everything is freed, DONE is not called).
  */
 int rw_http_client_start(struct rw_http_client *client, struct rw_http_request *req,
                          rw_http_done_fn done, void *arg) RW_NODISCARD;

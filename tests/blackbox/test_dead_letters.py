@@ -98,7 +98,10 @@ def build_cases():
     bad("type_65", "bad_type", {"account": "dl-type65", "type": "t" * 65})
     bad("type_empty", "bad_type", {"account": "dl-typeempty", "type": ""})
     bad("type_number", "bad_type", {"account": "dl-typenum", "type": 7})
-    bad("type_ctrl", "bad_type", {"account": "dl-typectl", "type": "log\u0000in"})
+    bad("type_ctrl", "bad_type", {"account": "dl-typectl", "type": "log\u0007in"})
+    # \u0000 is valid JSON, but common parsers (jansson) refuse it: either reason
+    bad("type_nul", {"bad_type", "invalid_json"}, {"account": "dl-typenul", "type": "lo\u0000g"})
+    bad("account_nul", {"bad_account", "invalid_json"}, {"account": "dl-\u0000", "type": "login"})
     login("ok-2", value=-2.5)
     bad("ts_word", "bad_ts", {"account": "dl-ts1", "type": "login", "ts": "yesterday"})
     bad("ts_feb30", "bad_ts", {"account": "dl-ts2", "type": "login",

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "renewald/http_client.h"
+#include "renewald/sink.h"
 
 #include <arpa/inet.h>
 #include <event2/buffer.h>
@@ -27,7 +28,7 @@ struct result {
     CURLcode code;
     int64_t retry_after_ms;
     size_t body_len, body_total;
-    char body[64];
+    char body[160];
     bool cancelled;
 };
 
@@ -71,6 +72,15 @@ static void handler(struct evhttp_request *req, void *arg)
         for (int i = 0; i < 10; i++)
             evbuffer_add(out, chunk, sizeof chunk);
         evhttp_send_reply(req, 200, "OK", out);
+    } else if (strcmp(uri, "/hook") == 0) {
+        /* Echo what a webhook receiver checks. */
+        struct evkeyvalq *ih = evhttp_request_get_input_headers(req);
+        const char *ua = evhttp_find_header(ih, "User-Agent");
+        const char *sig = evhttp_find_header(ih, "X-Renewald-Signature");
+        const char *ts = evhttp_find_header(ih, "X-Renewald-Timestamp");
+        evbuffer_add_printf(out, "%s|%s|%s|%zu", ua ? ua : "-", ts ? ts : "-", sig ? sig : "-",
+                            evbuffer_get_length(evhttp_request_get_input_buffer(req)));
+        evhttp_send_reply(req, 202, "Accepted", out);
     } else if (strcmp(uri, "/hang") == 0) {
         f->hang_seen = true; /* never answered: the client must time out or cancel */
         event_base_loopbreak(f->base);
@@ -248,6 +258,36 @@ static void test_cancel_on_free(void **state)
     assert_int_equal(f->res[0].code, CURLE_ABORTED_BY_CALLBACK);
 }
 
+/* A webhook delivery prepared by the sink module, end to end over loopback. */
+static void test_webhook_end_to_end(void **state)
+{
+    struct fixture *f = *state;
+    char url[64], secret[] = "secret";
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", f->port);
+    struct rw_sink_conf sink = {
+        .name = "crm", .type = RW_SINK_WEBHOOK, .url = url, .secret = secret, .timeout_ms = 5000};
+    const char *body = "{\"id\":\"abc\",\"kind\":\"band_change\"}";
+    json_t *alert = json_loads(body, 0, NULL);
+    struct rw_http_request req;
+    char err[RW_SINK_ERROR_MAX];
+    assert_int_equal(rw_sink_prepare(&sink, alert, body, INT64_C(1700000000000), &req, err),
+                     RW_SINK_TRANSFER);
+    json_decref(alert);
+    curl_easy_setopt(req.easy, CURLOPT_PROXY, "");
+    slots[0] = (struct slot){f, 0};
+    assert_int_equal(rw_http_client_start(f->client, &req, on_done_slot, &slots[0]), 0);
+    run(f, 1);
+    assert_int_equal(f->res[0].status, 202);
+    char want[200];
+    snprintf(want, sizeof want, "renewald/%s|1700000000|sha256=%s|%zu", RENEWALD_VERSION,
+             "414bea339eb5ba51501c2095225e81b5e83369886c6fc82d87488980cd9aa898", strlen(body));
+    assert_string_equal(f->res[0].body, want);
+    struct rw_delivery_result d;
+    struct rw_http_result r = {.status = 202, .code = CURLE_OK, .error = ""};
+    rw_sink_classify(&sink, &r, &d);
+    assert_int_equal(d.outcome, RW_DELIVERY_SUCCESS);
+}
+
 static void test_start_refused(void **state)
 {
     struct fixture *f = *state;
@@ -262,6 +302,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_statuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_on_free, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_webhook_end_to_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
