@@ -60,6 +60,7 @@ bool rw_daemon_alerting(const struct renewald *d)
 static void drop_state(struct renewald *d)
 {
     rw_reader_reset(d->reader);
+    rw_pipeline_reset(d->pipeline);
     rw_commit_reset(d->commit, 0);
     rw_outbox_reset(d->outbox);
     rw_store_free(d->store);
@@ -355,6 +356,7 @@ int rw_daemon_run(const char *config_path, struct rw_config *cfg)
 
     d->commit = rw_commit_new(d);
     d->reader = rw_reader_new(d);
+    d->pipeline = rw_pipeline_new();
     d->outbox = rw_outbox_new(d);
     if (cfg->http_listen) {
         d->api = rw_api_new(d, cfg->http_listen);
@@ -381,6 +383,7 @@ int rw_daemon_run(const char *config_path, struct rw_config *cfg)
     rw_api_free(d->api);
     rw_outbox_free(d->outbox);
     rw_reader_free(d->reader);
+    rw_pipeline_free(d->pipeline);
     rw_commit_free(d->commit);
     rw_store_free(d->store);
     rw_scorer_free(d->scorer);

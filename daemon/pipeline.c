@@ -118,17 +118,6 @@ static void apply_event(struct renewald *d, const struct rw_event *ev, int64_t w
     d->metrics.events_total++;
 }
 
-static void ensure_scratch(struct renewald *d, size_t n)
-{
-    if (n <= d->scratch_cap)
-        return;
-    free(d->scratch_events);
-    free(d->scratch_verdicts);
-    d->scratch_cap = n;
-    d->scratch_events = rw_xmalloc(n * sizeof *d->scratch_events);
-    d->scratch_verdicts = rw_xmalloc(n * sizeof *d->scratch_verdicts);
-}
-
 /* Under the wall clock: is this batch part of a backlog (SPEC §6)?  Returns true
  * when a catch-up ends with it. */
 static bool update_catch_up(struct renewald *d, const struct rw_batch *b, int64_t newest_ts,
@@ -150,66 +139,241 @@ static bool update_catch_up(struct renewald *d, const struct rw_batch *b, int64_
     return false;
 }
 
+/* One entry to process now or hold: read in this batch, or held from an earlier one. */
+struct cand {
+    int stream;
+    struct rw_entry_id id;
+    const char *id_str;
+    size_t id_len;
+    const char *verdict; /* NULL: a valid event; SKIP: a replay; else a dead-letter reason */
+    const struct rw_event *ev;
+    const char *raw; /* the original event bytes (dead letters) */
+    size_t raw_len;
+    bool hold;
+};
+
+/* An entry kept past its batch: everything it needs, owned. */
+struct held {
+    int stream;
+    struct rw_entry_id id;
+    char id_str[RW_ENTRY_ID_MAX];
+    const char *verdict;
+    struct rw_event ev;
+    char *raw; /* dead letters only, cut at RW_DEAD_EVENT_MAX */
+    size_t raw_len;
+};
+
+struct rw_pipeline {
+    struct held *held; /* per stream in stream order; streams interleaved */
+    size_t nheld, heldcap;
+    size_t held_per_stream[RW_MAX_STREAMS];
+    bool drained[RW_MAX_STREAMS]; /* the stream's last read came back short */
+    struct rw_event *events;      /* scratch: the batch's entries parsed */
+    struct cand *cands;
+    size_t cap, candcap;
+};
+
+struct rw_pipeline *rw_pipeline_new(void)
+{
+    struct rw_pipeline *p = rw_xcalloc(1, sizeof *p);
+    for (int s = 0; s < RW_MAX_STREAMS; s++)
+        p->drained[s] = true;
+    return p;
+}
+
+void rw_pipeline_reset(struct rw_pipeline *p)
+{
+    for (size_t i = 0; i < p->nheld; i++)
+        free(p->held[i].raw);
+    p->nheld = 0;
+    for (int s = 0; s < RW_MAX_STREAMS; s++) {
+        p->held_per_stream[s] = 0;
+        p->drained[s] = true;
+    }
+}
+
+void rw_pipeline_free(struct rw_pipeline *p)
+{
+    if (!p)
+        return;
+    rw_pipeline_reset(p);
+    free(p->held);
+    free(p->events);
+    free(p->cands);
+    free(p);
+}
+
+bool rw_pipeline_holding(const struct rw_pipeline *p, int stream)
+{
+    return p->held_per_stream[stream] > 0;
+}
+
+bool rw_pipeline_holding_any(const struct rw_pipeline *p)
+{
+    return p->nheld > 0;
+}
+
+static struct cand *push_cand(struct rw_pipeline *p, size_t *n)
+{
+    if (*n == p->candcap) {
+        p->candcap = p->candcap ? p->candcap * 2 : 1024;
+        p->cands = rw_xrealloc(p->cands, p->candcap * sizeof *p->cands);
+    }
+    struct cand *c = &p->cands[(*n)++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+/* The verdict of a newly read entry: parsing only, no state changes. */
+static const char *judge(struct renewald *d, const struct rw_entry *e, int64_t wall,
+                         struct rw_event *ev)
+{
+    if (e->bad_id)
+        return "bad_entry_id";
+    const struct rw_applied *ap = &d->applied;
+    if (ap->has[e->stream] && rw_entry_id_cmp(e->id, ap->last[e->stream]) <= 0)
+        return SKIP;
+    if (!e->event)
+        return "missing_event";
+    return rw_event_parse(e->id, e->event, e->event_len, wall, d->cfg->clock == RW_CLOCK_WALL, ev);
+}
+
+/* The least advanced event time among streams that still have a backlog. */
+static int64_t watermark(const struct rw_pipeline *p, const struct cand *c, size_t n, int nstreams)
+{
+    int64_t frontier[RW_MAX_STREAMS];
+    for (int s = 0; s < nstreams; s++)
+        frontier[s] = INT64_MIN;
+    for (size_t i = 0; i < n; i++)
+        if (!c[i].verdict && c[i].ev->ts_ms > frontier[c[i].stream])
+            frontier[c[i].stream] = c[i].ev->ts_ms;
+    int64_t wm = INT64_MAX;
+    for (int s = 0; s < nstreams; s++)
+        if (!p->drained[s] && frontier[s] != INT64_MIN && frontier[s] < wm)
+            wm = frontier[s];
+    return wm;
+}
+
+static void hold(struct rw_pipeline *p, const struct cand *c)
+{
+    if (p->nheld == p->heldcap) {
+        p->heldcap = p->heldcap ? p->heldcap * 2 : 256;
+        p->held = rw_xrealloc(p->held, p->heldcap * sizeof *p->held);
+    }
+    struct held *h = &p->held[p->nheld++];
+    h->stream = c->stream;
+    h->id = c->id;
+    size_t il = c->id_len < RW_ENTRY_ID_MAX - 1 ? c->id_len : RW_ENTRY_ID_MAX - 1;
+    memcpy(h->id_str, c->id_str, il);
+    h->id_str[il] = '\0';
+    h->verdict = c->verdict;
+    if (!c->verdict)
+        h->ev = *c->ev;
+    h->raw = NULL;
+    h->raw_len = 0;
+    if (c->verdict && c->verdict != SKIP && c->raw) {
+        h->raw_len = c->raw_len < RW_DEAD_EVENT_MAX ? c->raw_len : RW_DEAD_EVENT_MAX;
+        h->raw = rw_xstrndup(c->raw, h->raw_len);
+    }
+    p->held_per_stream[c->stream]++;
+}
+
 void rw_pipeline_process(struct renewald *d, const struct rw_batch *b)
 {
     const struct rw_config *cfg = d->cfg;
+    struct rw_pipeline *p = d->pipeline;
     int64_t wall = rw_wall_ms();
-    ensure_scratch(d, b->n);
-    int64_t newest_ts = RW_NO_TIME;
-    const struct rw_entry *last_admitted[RW_MAX_STREAMS] = {NULL};
-
-    /* Pass 1: decide each entry's fate without touching any account. */
-    for (size_t i = 0; i < b->n; i++) {
-        const struct rw_entry *e = &b->entries[i];
-        const char **verdict = &d->scratch_verdicts[i];
-        if (e->bad_id) {
-            *verdict = "bad_entry_id";
-            continue;
-        }
-        if (!rw_applied_admit(&d->applied, e->stream, e->id)) {
-            *verdict = SKIP;
-            continue;
-        }
-        last_admitted[e->stream] = e;
-        if (!e->event) {
-            *verdict = "missing_event";
-            continue;
-        }
-        *verdict = rw_event_parse(e->id, e->event, e->event_len, wall, cfg->clock == RW_CLOCK_WALL,
-                                  &d->scratch_events[i]);
-        if (!*verdict && (newest_ts == RW_NO_TIME || d->scratch_events[i].ts_ms > newest_ts))
-            newest_ts = d->scratch_events[i].ts_ms;
+    if (b->n > p->cap) {
+        free(p->events);
+        p->cap = b->n;
+        p->events = rw_xmalloc(p->cap * sizeof *p->events);
     }
-    bool caught_up = update_catch_up(d, b, newest_ts, wall);
 
-    /* Pass 2: apply, dead-letter, acknowledge. */
+    /* Candidates: entries held from earlier batches, then this batch's (a
+     * stream with held entries is not read, so the two never share a stream). */
+    size_t n = 0;
+    for (size_t i = 0; i < p->nheld; i++) {
+        const struct held *h = &p->held[i];
+        struct cand *c = push_cand(p, &n);
+        *c = (struct cand){h->stream, h->id, h->id_str, strlen(h->id_str), h->verdict,
+                           &h->ev,    h->raw, h->raw_len, false};
+    }
+    int64_t newest_ts = RW_NO_TIME;
     for (size_t i = 0; i < b->n; i++) {
         const struct rw_entry *e = &b->entries[i];
-        const char *verdict = d->scratch_verdicts[i];
-        rw_commit_ack(d->commit, e->stream, e->id_str, e->id_len);
-        if (verdict == SKIP)
-            continue;
-        if (verdict) {
-            rw_log_rl(RW_LOG_WARN, "dead-lettered entry stream=%s id=%.*s reason=%s",
-                      cfg->streams[e->stream], (int)e->id_len, e->id_str, verdict);
-            rw_metrics_invalid(&d->metrics, verdict);
-            rw_commit_dead(d->commit, e->stream, e->id_str, e->id_len, verdict, e->event,
-                           e->event_len);
-            continue;
-        }
-        apply_event(d, &d->scratch_events[i], wall);
+        struct cand *c = push_cand(p, &n);
+        c->stream = e->stream;
+        c->id = e->id;
+        c->id_str = e->id_str;
+        c->id_len = e->id_len;
+        c->ev = &p->events[i];
+        c->verdict = judge(d, e, wall, &p->events[i]);
+        c->raw = e->event;
+        c->raw_len = e->event_len;
+        if (!c->verdict && (newest_ts == RW_NO_TIME || p->events[i].ts_ms > newest_ts))
+            newest_ts = p->events[i].ts_ms;
     }
     for (int s = 0; s < cfg->nstreams; s++)
-        if (last_admitted[s])
-            rw_commit_applied(d->commit, s, last_admitted[s]->id_str, last_admitted[s]->id_len);
+        if (b->requested[s])
+            p->drained[s] = b->count[s] < cfg->batch;
+    bool caught_up = update_catch_up(d, b, newest_ts, wall);
+
+    /* Hold each stream's suffix from its first event beyond the watermark. */
+    int64_t wm = watermark(p, p->cands, n, cfg->nstreams);
+    bool cut[RW_MAX_STREAMS] = {false};
+    for (size_t i = 0; i < n; i++) {
+        struct cand *c = &p->cands[i];
+        if (!cut[c->stream] && !c->verdict && c->ev->ts_ms > wm)
+            cut[c->stream] = true;
+        c->hold = cut[c->stream];
+    }
+
+    const char *last_admitted_str[RW_MAX_STREAMS] = {NULL};
+    size_t last_admitted_len[RW_MAX_STREAMS] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const struct cand *c = &p->cands[i];
+        if (c->hold)
+            continue;
+        rw_commit_ack(d->commit, c->stream, c->id_str, c->id_len);
+        if (c->verdict == SKIP || !rw_applied_admit(&d->applied, c->stream, c->id))
+            continue;
+        last_admitted_str[c->stream] = c->id_str;
+        last_admitted_len[c->stream] = c->id_len;
+        if (c->verdict) {
+            rw_log_rl(RW_LOG_WARN, "dead-lettered entry stream=%s id=%.*s reason=%s",
+                      cfg->streams[c->stream], (int)c->id_len, c->id_str, c->verdict);
+            rw_metrics_invalid(&d->metrics, c->verdict);
+            rw_commit_dead(d->commit, c->stream, c->id_str, c->id_len, c->verdict, c->raw,
+                           c->raw_len);
+            continue;
+        }
+        apply_event(d, c->ev, wall);
+    }
+    for (int s = 0; s < cfg->nstreams; s++)
+        if (last_admitted_str[s])
+            rw_commit_applied(d->commit, s, last_admitted_str[s], last_admitted_len[s]);
+
+    /* Keep what is held: old held entries not processed, then new ones. */
+    struct held *old = p->held;
+    size_t nold = p->nheld;
+    p->held = NULL;
+    p->nheld = p->heldcap = 0;
+    for (int s = 0; s < RW_MAX_STREAMS; s++)
+        p->held_per_stream[s] = 0;
+    for (size_t i = 0; i < n; i++)
+        if (p->cands[i].hold)
+            hold(p, &p->cands[i]);
+    for (size_t i = 0; i < nold; i++)
+        free(old[i].raw);
+    free(old);
 
     /* Evaluate what changed at the batch's now. */
     bool replay = cfg->clock == RW_CLOCK_EVENT || d->catching_up;
     d->now_ms = replay && d->event_now_ms != RW_NO_TIME ? d->event_now_ms : wall;
-    size_t n;
-    struct rw_account *const *dirty = rw_store_dirty(d->store, &n);
+    size_t ndirty;
+    struct rw_account *const *dirty = rw_store_dirty(d->store, &ndirty);
     /* Evaluation may add to the dirty set only accounts already in it. */
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < ndirty; i++)
         rw_pipeline_evaluate(d, dirty[i]);
     if (caught_up)
         rw_daemon_caught_up(d);

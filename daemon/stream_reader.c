@@ -15,6 +15,7 @@ struct rw_reader {
     bool busy;                          /* a read is in flight */
     bool pending_phase;                 /* re-reading our pending entries */
     bool done[RW_MAX_STREAMS];          /* pending phase: this stream has no more */
+    bool requested[RW_MAX_STREAMS];     /* streams of the read in flight */
     char cursor[RW_MAX_STREAMS][RW_ENTRY_ID_MAX];
     struct rw_batch batch;              /* reused across reads */
 };
@@ -90,6 +91,10 @@ bool rw_batch_from_reply(const redisReply *reply, const struct rw_config *cfg, i
     b->n = 0;
     b->full = false;
     b->newest_id_ms = INT64_MIN;
+    for (int s = 0; s < RW_MAX_STREAMS; s++) {
+        b->count[s] = 0;
+        b->requested[s] = false;
+    }
     if (reply->type == REDIS_REPLY_NIL)
         return true;
     if (reply->type != REDIS_REPLY_ARRAY)
@@ -106,6 +111,7 @@ bool rw_batch_from_reply(const redisReply *reply, const struct rw_config *cfg, i
         const redisReply *items = s->element[1];
         if ((int)items->elements >= batch_size)
             b->full = true;
+        b->count[stream] += (int)items->elements;
         for (size_t j = 0; j < items->elements; j++) {
             struct rw_entry *e = batch_push(b);
             if (!parse_entry(items->element[j], stream, e))
@@ -174,7 +180,7 @@ static void advance_pending(struct rw_reader *r, const struct rw_batch *b, const
     }
     bool all_done = true;
     for (int s = 0; s < cfg->nstreams; s++) {
-        if (!r->done[s] && !seen[s])
+        if (!r->done[s] && r->requested[s] && !seen[s])
             r->done[s] = true;
         all_done = all_done && r->done[s];
     }
@@ -207,6 +213,8 @@ static void on_read(struct rw_link *link, redisReply *reply, void *arg)
         return;
     }
     struct rw_batch *b = &r->batch;
+    for (int s = 0; s < RW_MAX_STREAMS; s++)
+        b->requested[s] = r->requested[s];
     bool seen[RW_MAX_STREAMS] = {false};
     for (size_t i = 0; i < b->n; i++)
         seen[b->entries[i].stream] = true;
@@ -219,7 +227,7 @@ static void on_read(struct rw_link *link, redisReply *reply, void *arg)
     } else if (!pending) {
         d->metrics.stream_lag_s = 0;
     }
-    if (b->n > 0) {
+    if (b->n > 0 || rw_pipeline_holding_any(d->pipeline)) {
         rw_pipeline_process(d, b);
         rw_daemon_after_batch(d);
         rw_commit_flush(d->commit);
@@ -255,12 +263,16 @@ void rw_reader_kick(struct rw_reader *r)
     }
     argv[argc++] = "STREAMS";
     int first = argc;
-    for (int s = 0; s < cfg->nstreams; s++)
-        if (!r->pending_phase || !r->done[s])
+    /* A stream with held entries is ahead in event time: let the others catch up. */
+    for (int s = 0; s < cfg->nstreams; s++) {
+        r->requested[s] = (!r->pending_phase || !r->done[s]) &&
+                          !rw_pipeline_holding(d->pipeline, s);
+        if (r->requested[s])
             argv[argc++] = cfg->streams[s];
+    }
     int nstreams = argc - first;
     for (int s = 0; s < cfg->nstreams; s++)
-        if (!r->pending_phase || !r->done[s])
+        if (r->requested[s])
             argv[argc++] = r->pending_phase ? r->cursor[s] : ">";
     if (nstreams == 0)
         return;

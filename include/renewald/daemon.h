@@ -27,7 +27,7 @@ struct rw_reader;
 struct rw_commit;
 struct rw_outbox;
 struct rw_api;
-struct rw_event;
+struct rw_pipeline;
 
 enum rw_phase {
     RW_PHASE_CONNECTING = 0,
@@ -47,6 +47,7 @@ struct renewald {
     struct rw_link *reader_link; /* XREADGROUP only: it blocks */
     struct rw_link *writer_link; /* everything else */
     struct rw_reader *reader;
+    struct rw_pipeline *pipeline;
     struct rw_commit *commit;
     struct rw_outbox *outbox;
     struct rw_api *api;
@@ -59,9 +60,6 @@ struct renewald {
     bool lease_renew_in_flight;
 
     struct rw_applied applied; /* last applied entry id per stream */
-    struct rw_event *scratch_events; /* pipeline: the batch in hand, parsed */
-    const char **scratch_verdicts;   /* pipeline: NULL apply, "" skip, else a dead-letter reason */
-    size_t scratch_cap;
     uint64_t commit_seq;        /* number of the last commit Redis has */
 
     /* The daemon's clock (SPEC §6). */

@@ -14,7 +14,26 @@ struct renewald;
 struct rw_batch;
 struct rw_account;
 
-/* Applies B to the daemon's store and pending commit. */
+/*
+ * The pipeline's own state: entries read but held back because their stream
+ * is ahead of another, fuller stream in event time (so that a backlog spread
+ * over several streams replays in time order), and scratch space.  Held
+ * entries are not acknowledged: after a reset they are simply read again.
+ */
+struct rw_pipeline *rw_pipeline_new(void) RW_NODISCARD;
+void rw_pipeline_free(struct rw_pipeline *p);
+/* Forgets held entries (a reset). */
+void rw_pipeline_reset(struct rw_pipeline *p);
+/* True while STREAM has held entries: the reader must not read it. */
+bool rw_pipeline_holding(const struct rw_pipeline *p, int stream);
+bool rw_pipeline_holding_any(const struct rw_pipeline *p);
+
+/*
+ * Applies B to the daemon's store and pending commit: every entry of a stream
+ * up to the first one whose event time is beyond the watermark (the least
+ * advanced event time among streams that still have a backlog); the rest is
+ * held for a later batch.
+ */
 void rw_pipeline_process(struct renewald *d, const struct rw_batch *b);
 /*
  * Evaluates accounts from *CURSOR on (rw_store_next order) at the daemon's

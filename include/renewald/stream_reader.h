@@ -33,6 +33,8 @@ struct rw_batch {
     struct rw_entry *entries; /* owned by the batch, in stream-id merge order */
     size_t n, cap;
     bool full;               /* some stream returned `batch` entries */
+    bool requested[RW_MAX_STREAMS]; /* the read asked for this stream (set by the reader) */
+    int count[RW_MAX_STREAMS];      /* entries this stream returned */
     int64_t newest_id_ms;    /* ms part of the newest entry id, RW_NO_TIME when empty */
 };
 
