@@ -83,10 +83,9 @@ void rw_daemon_reset(struct renewald *d, const char *why)
         drop_state(d);
         return;
     }
-    static bool resetting;
-    if (resetting)
+    if (d->resetting)
         return;
-    resetting = true;
+    d->resetting = true;
     if (d->phase >= RW_PHASE_LOADING)
         rw_warn("dropping in-memory state and reloading from redis why=\"%s\"", why);
     d->generation++;
@@ -95,7 +94,7 @@ void rw_daemon_reset(struct renewald *d, const char *why)
     /* Cancels every command of the old generation; the links reconnect by themselves. */
     rw_link_reset(d->reader_link, why);
     rw_link_reset(d->writer_link, why);
-    resetting = false;
+    d->resetting = false;
     start_if_ready(d);
 }
 
@@ -103,12 +102,12 @@ static void on_link_state(struct rw_link *link, bool up, void *arg)
 {
     struct renewald *d = arg;
     d->metrics.redis_up = rw_link_up(d->reader_link) && rw_link_up(d->writer_link);
+    (void)link;
+    if (d->phase == RW_PHASE_STOPPING)
+        return; /* the stop sequence decides; deliveries keep their grace time */
     if (!up) {
-        if (d->phase >= RW_PHASE_STANDBY && d->phase != RW_PHASE_STOPPING)
+        if (d->phase >= RW_PHASE_STANDBY)
             rw_daemon_reset(d, "redis connection lost");
-        else if (d->phase == RW_PHASE_STOPPING)
-            drop_state(d);
-        (void)link;
         return;
     }
     start_if_ready(d);
@@ -181,12 +180,11 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct renewald *d = arg;
     int64_t mono = rw_mono_ms();
-    static int64_t last_lease_ms, last_status_ms;
     rw_notify_watchdog();
     if (d->phase == RW_PHASE_STOPPING)
         return;
-    if (mono - last_lease_ms >= d->cfg->lease_ms / 3) {
-        last_lease_ms = mono;
+    if (mono - d->last_lease_mono_ms >= d->cfg->lease_ms / 3) {
+        d->last_lease_mono_ms = mono;
         if (d->phase == RW_PHASE_STANDBY || d->phase == RW_PHASE_CONNECTING)
             start_if_ready(d);
         else
@@ -204,8 +202,8 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
     if (d->phase == RW_PHASE_ACTIVE)
         rw_reader_kick(d->reader);
     d->metrics.outbox_depth = (int64_t)rw_outbox_depth(d->outbox);
-    if (mono - last_status_ms >= 5000) {
-        last_status_ms = mono;
+    if (mono - d->last_status_mono_ms >= 5000) {
+        d->last_status_mono_ms = mono;
         static const char *const phases[] = {"connecting", "standby", "loading", "active",
                                              "stopping"};
         rw_notify_status("%s accounts=%zu lag=%.1fs outbox=%zu", phases[d->phase],
@@ -260,11 +258,12 @@ static void begin_stop(struct renewald *d, const char *sig)
     d->phase = RW_PHASE_STOPPING;
     d->stop_deadline_mono_ms = rw_mono_ms() + d->cfg->shutdown_timeout_ms;
     rw_outbox_set_running(d->outbox, false);
-    /* A blocked read has no batch in hand: cancel it; its entries stay pending. */
-    rw_reader_reset(d->reader);
-    rw_link_reset(d->reader_link, "shutdown");
+    /* Persist what a sliced sweep changed, then cancel a blocked read: it has
+     * no batch in hand and its entries stay pending for the next start. */
     if (was_active && d->store && rw_commit_pending(d->commit))
         rw_commit_flush(d->commit);
+    rw_reader_reset(d->reader);
+    rw_link_reset(d->reader_link, "shutdown");
     struct timeval tick = {0, 50 * 1000};
     event_add(d->stop_timer, &tick);
     try_finish_stop(d);

@@ -12,6 +12,13 @@
 #include "renewald/redis_link.h"
 #include "renewald/state_load.h"
 
+/* Takes a free lease, or keeps one this instance already holds (after a reset or
+ * a Redis restart with AOF the key may still carry our token). */
+static const char acquire_script[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == false then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
+    "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end "
+    "return 0";
 static const char renew_script[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
     "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
@@ -42,7 +49,7 @@ static void on_acquire(struct rw_link *link, redisReply *reply, void *arg)
     if (!d)
         return;
     d->lease_renew_in_flight = false;
-    if (reply->type == REDIS_REPLY_STATUS && strcmp(reply->str, "OK") == 0) {
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
         d->lease_renewed_mono_ms = rw_mono_ms();
         rw_info("lease acquired, becoming active group=%s", d->cfg->group);
         d->phase = RW_PHASE_LOADING;
@@ -66,8 +73,8 @@ void rw_lease_try_acquire(struct renewald *d)
     char *key = rw_config_key(d->cfg, "lease");
     char px[24];
     snprintf(px, sizeof px, "%lld", (long long)d->cfg->lease_ms);
-    const char *argv[] = {"SET", key, d->lease_token, "NX", "PX", px};
-    size_t lens[] = {3, strlen(key), strlen(d->lease_token), 2, 2, strlen(px)};
+    const char *argv[] = {"EVAL", acquire_script, "1", key, d->lease_token, px};
+    size_t lens[] = {4, strlen(acquire_script), 1, strlen(key), strlen(d->lease_token), strlen(px)};
     struct rw_call *call = rw_call_new(d, NULL, 0);
     if (rw_link_command(d->writer_link, on_acquire, call, 0, 6, argv, lens))
         d->lease_renew_in_flight = true;

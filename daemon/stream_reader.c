@@ -121,7 +121,7 @@ bool rw_batch_from_reply(const redisReply *reply, const struct rw_config *cfg, i
         }
     }
     /* Entries of one stream are in id order already; merge streams by id. */
-    if (cfg->nstreams > 1)
+    if (cfg->nstreams > 1 && b->n > 1)
         qsort(b->entries, b->n, sizeof *b->entries, entry_cmp);
     return true;
 bad:

@@ -77,6 +77,8 @@ struct renewald {
     int exit_code;
     int64_t stop_deadline_mono_ms;
     bool stop_released;
+    bool resetting;
+    int64_t last_lease_mono_ms, last_status_mono_ms; /* housekeeping */
 };
 
 /*

@@ -1,6 +1,6 @@
 /*
  * lease.h - one active instance per group (SPEC §8): a key <prefix>lease
- * holding this instance's token, taken with SET NX PX and renewed by the
+ * holding this instance's token, taken when free (or still ours) and renewed by the
  * housekeeping timer.  Commits check it inside their script (fencing).
  */
 #ifndef RENEWALD_LEASE_H

@@ -94,8 +94,13 @@ def _cleanup_leftovers():
 # small helpers
 
 
+class WaitAbort(AssertionError):
+    """Raised by a wait_until predicate when waiting longer cannot help."""
+
+
 def wait_until(pred, timeout=60, interval=0.05, what="condition"):
-    """Polls PRED until it returns a truthy value (returned); fails after TIMEOUT s."""
+    """Polls PRED until it returns a truthy value (returned); fails after TIMEOUT s,
+    or at once when PRED raises WaitAbort."""
     deadline = time.monotonic() + timeout
     last_exc = None
     while True:
@@ -104,6 +109,8 @@ def wait_until(pred, timeout=60, interval=0.05, what="condition"):
             if v:
                 return v
             last_exc = None
+        except WaitAbort:
+            raise
         except Exception as e:  # keep polling; report the last error
             last_exc = e
         if time.monotonic() >= deadline:
@@ -506,7 +513,7 @@ class Daemon:
     def wait_healthy(self, timeout=60):
         def healthy():
             if not self.alive():
-                raise AssertionError("daemon exited with %s before healthy:\n%s"
+                raise WaitAbort("daemon exited with %s before healthy:\n%s"
                                      % (self.proc.returncode if self.proc else None,
                                         self.log_tail()))
             try:
