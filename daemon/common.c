@@ -128,3 +128,10 @@ int64_t rw_mono_ms(void)
 {
     return clock_ms(CLOCK_MONOTONIC);
 }
+
+double rw_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -133,13 +133,20 @@ static void on_sweep_slice(evutil_socket_t fd, short what, void *arg)
     if (d->phase != RW_PHASE_ACTIVE || d->sweep_cursor == SIZE_MAX)
         return;
     d->now_ms = rw_wall_ms();
+    double cpu0 = rw_cpu_seconds(), t0 = (double)rw_mono_ms();
     bool done = rw_pipeline_sweep(d, &d->sweep_cursor, SWEEP_SLICE);
     if (rw_commit_in_flight(d->commit) < RW_COMMITS_IN_FLIGHT)
         rw_commit_flush(d->commit);
+    double stall = ((double)rw_mono_ms() - t0) / 1000.0;
+    if (stall > d->metrics.sweep_slice_max_s)
+        d->metrics.sweep_slice_max_s = stall;
+    d->metrics.sweep_accumulated_s += rw_cpu_seconds() - cpu0;
     if (done) {
         d->sweep_cursor = SIZE_MAX;
         d->sweep_alerting = false;
         d->metrics.sweeps_total++;
+        d->metrics.sweep_cpu_s = d->metrics.sweep_accumulated_s;
+        d->metrics.sweep_accumulated_s = 0;
         return;
     }
     struct timeval zero = {0, 0};
@@ -167,7 +174,9 @@ void rw_daemon_after_batch(struct renewald *d)
             d->next_sweep_ms = d->now_ms + interval;
         if (d->now_ms >= d->next_sweep_ms) {
             size_t cursor = 0;
+            double cpu0 = rw_cpu_seconds();
             rw_pipeline_sweep(d, &cursor, SIZE_MAX);
+            d->metrics.sweep_cpu_s = rw_cpu_seconds() - cpu0;
             d->metrics.sweeps_total++;
             d->next_sweep_ms = d->now_ms + interval;
         }

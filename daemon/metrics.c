@@ -117,6 +117,11 @@ void rw_metrics_render(const struct renewald *d, struct evbuffer *out)
                         (unsigned long long)m->commit_failures_total);
     header(out, "renewald_sweeps_total", "counter", "Completed sweeps over every account.");
     evbuffer_add_printf(out, "renewald_sweeps_total %llu\n", (unsigned long long)m->sweeps_total);
+    header(out, "renewald_sweep_cpu_seconds", "gauge", "CPU time of the last complete sweep.");
+    evbuffer_add_printf(out, "renewald_sweep_cpu_seconds %.6f\n", m->sweep_cpu_s);
+    header(out, "renewald_sweep_stall_seconds_max", "gauge",
+           "Longest time one sweep step held the event loop.");
+    evbuffer_add_printf(out, "renewald_sweep_stall_seconds_max %.6f\n", m->sweep_slice_max_s);
     header(out, "renewald_catching_up", "gauge", "1 while replaying a backlog.");
     evbuffer_add_printf(out, "renewald_catching_up %d\n", d->catching_up ? 1 : 0);
 }

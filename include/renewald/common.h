@@ -62,5 +62,7 @@ char *rw_xasprintf(const char *fmt, ...) RW_PRINTF(1, 2);
 int64_t rw_wall_ms(void);
 /* Monotonic clock in ms (for timeouts and measurements only). */
 int64_t rw_mono_ms(void);
+/* CPU time of the calling thread, in seconds (measurements only). */
+double rw_cpu_seconds(void);
 
 #endif

@@ -25,6 +25,9 @@ struct rw_metrics {
     uint64_t latency_count;
     uint64_t commits_total, commit_failures_total, sweeps_total;
     double stream_lag_s;
+    double sweep_cpu_s;       /* CPU time of the last complete sweep */
+    double sweep_accumulated_s; /* CPU time of the sweep in progress */
+    double sweep_slice_max_s; /* longest single sweep step: the loop stall it caused */
     bool redis_up;
     int64_t outbox_depth;
 };
