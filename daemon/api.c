@@ -22,10 +22,10 @@
 #include "renewald/timeutil.h"
 
 #define MAX_HEADERS_SIZE 8192
-#define MAX_BODY_SIZE 1024
-#define IDLE_TIMEOUT_S 30
+#define MAX_BODY_SIZE    1024
+#define IDLE_TIMEOUT_S   30
 #define WORKLIST_DEFAULT 100
-#define WORKLIST_MAX 10000
+#define WORKLIST_MAX     10000
 
 struct rw_api {
     struct renewald *d;
@@ -248,7 +248,8 @@ static void get_worklist(struct rw_api *api, struct evhttp_request *req, const c
         json_object_set_new(o, "owner", str_or_null(a->owner));
         json_object_set_new(o, "tier", str_or_null(a->tier));
         json_object_set_new(o, "arr", num_or_null(a->arr));
-        json_object_set_new(o, "score", isnan(a->score) ? json_null() : rw_alert_score_json(a->score));
+        json_object_set_new(o, "score",
+                            isnan(a->score) ? json_null() : rw_alert_score_json(a->score));
         json_object_set_new(o, "band", json_string(rw_band_name((enum rw_band)a->band)));
         json_object_set_new(o, "renewal_date", day_or_null(a->renewal_day));
         json_object_set_new(o, "days_to_renewal", days_json(a, now));

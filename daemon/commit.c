@@ -208,9 +208,8 @@ void rw_commit_dead(struct rw_commit *c, int stream, const char *id, size_t id_l
     sl_pushs(&c->dead, c->d->cfg->streams[stream]);
     sl_push(&c->dead, id, id_len);
     sl_pushs(&c->dead, reason);
-    sl_push(&c->dead, event ? event : "", event ? (event_len < RW_DEAD_EVENT_MAX ? event_len
-                                                                                 : RW_DEAD_EVENT_MAX)
-                                                : 0);
+    sl_push(&c->dead, event ? event : "",
+            event ? (event_len < RW_DEAD_EVENT_MAX ? event_len : RW_DEAD_EVENT_MAX) : 0);
 }
 
 void rw_commit_alert(struct rw_commit *c, const char *alert_id, json_t *alert, uint32_t sinks)
@@ -309,7 +308,7 @@ void rw_commit_flush(struct rw_commit *c)
     struct strlist *args = &c->args;
     sl_clear(args);
     char *keys[FIXED_KEYS] = {
-        rw_config_key(cfg, "lease"),  rw_config_key(cfg, "meta"),   rw_config_key(cfg, "state"),
+        rw_config_key(cfg, "lease"),   rw_config_key(cfg, "meta"), rw_config_key(cfg, "state"),
         rw_config_key(cfg, "applied"), rw_config_key(cfg, "dead"), rw_config_key(cfg, "alerts"),
         rw_config_key(cfg, "outbox"),
     };

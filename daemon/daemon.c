@@ -19,11 +19,11 @@
 #include "renewald/state_load.h"
 #include "renewald/stream_reader.h"
 
-#define HOUSEKEEPING_MS 200
-#define SWEEP_SLICE 20000          /* accounts evaluated per loop turn in a sliced sweep */
+#define HOUSEKEEPING_MS         200
+#define SWEEP_SLICE             20000 /* accounts evaluated per loop turn in a sliced sweep */
 #define READER_REPLY_TIMEOUT_MS 10000
 #define WRITER_REPLY_TIMEOUT_MS 15000
-#define CATCHUP_SWEEP_MIN_MS (3600 * INT64_C(1000))
+#define CATCHUP_SWEEP_MIN_MS    (3600 * INT64_C(1000))
 
 struct rw_call *rw_call_new(struct renewald *d, void *extra, size_t index)
 {
@@ -72,8 +72,7 @@ static void drop_state(struct renewald *d)
 
 static void start_if_ready(struct renewald *d)
 {
-    if (d->phase == RW_PHASE_CONNECTING && rw_link_up(d->reader_link) &&
-        rw_link_up(d->writer_link))
+    if (d->phase == RW_PHASE_CONNECTING && rw_link_up(d->reader_link) && rw_link_up(d->writer_link))
         rw_lease_try_acquire(d);
 }
 

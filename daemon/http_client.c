@@ -259,11 +259,13 @@ void rw_http_client_free(struct rw_http_client *c)
     if (!c)
         return;
     c->freeing = true;
+    /* finish() unlinks the head before freeing it; the analyzer cannot follow
+     * that through the unknown completion callback. */
     while (c->transfers)
-        finish(c->transfers, CURLE_ABORTED_BY_CALLBACK, true);
+        finish(c->transfers, CURLE_ABORTED_BY_CALLBACK, true); // NOLINT(clang-analyzer-unix.Malloc)
     curl_multi_cleanup(c->multi); /* may still report sockets as removed */
     while (c->socks)
-        sock_free(c, c->socks);
+        sock_free(c, c->socks); // NOLINT(clang-analyzer-unix.Malloc): it unlinks first
     event_free(c->timer);
     free(c);
     curl_global_cleanup();

@@ -10,9 +10,9 @@
 
 #include "renewald/timeutil.h"
 
-#define LOG_LINE_MAX 8192
+#define LOG_LINE_MAX    8192
 #define LIMIT_WINDOW_MS 10000
-#define LIMIT_BURST 10
+#define LIMIT_BURST     10
 
 static struct {
     enum rw_log_level level;
@@ -76,8 +76,9 @@ static void emit(enum rw_log_level level, const char *msg)
     if (logger.journal)
         pos += (size_t)snprintf(line, sizeof line, "<%d>", journal_priorities[level]);
     if (logger.format == RW_LOG_JSON) {
-        pos += (size_t)snprintf(line + pos, sizeof line - pos,
-                                "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts, level_names[level]);
+        pos +=
+            (size_t)snprintf(line + pos, sizeof line - pos,
+                             "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts, level_names[level]);
         pos = escape_into(line, pos, sizeof line - 3, msg);
         line[pos++] = '"';
         line[pos++] = '}';
@@ -85,8 +86,8 @@ static void emit(enum rw_log_level level, const char *msg)
         /* Under journald the timestamp is the journal's own. */
         if (!logger.journal)
             pos += (size_t)snprintf(line + pos, sizeof line - pos, "ts=%s ", ts);
-        pos += (size_t)snprintf(line + pos, sizeof line - pos, "level=%s msg=\"",
-                                level_names[level]);
+        pos +=
+            (size_t)snprintf(line + pos, sizeof line - pos, "level=%s msg=\"", level_names[level]);
         pos = escape_into(line, pos, sizeof line - 2, msg);
         line[pos++] = '"';
     }

@@ -7,8 +7,8 @@
 #include "renewald/config.h"
 #include "renewald/daemon.h"
 
-#define EX_USAGE 64
-#define EX_CONFIG 78
+#define EX_USAGE       64
+#define EX_CONFIG      78
 #define DEFAULT_CONFIG "/etc/renewald/renewald.conf"
 
 static void usage(FILE *out)

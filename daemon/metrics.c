@@ -24,8 +24,7 @@ void rw_metrics_invalid(struct rw_metrics *m, const char *reason)
     }
 }
 
-void rw_metrics_delivery(struct rw_metrics *m, int sink, int outcome,
-                         double latency_s)
+void rw_metrics_delivery(struct rw_metrics *m, int sink, int outcome, double latency_s)
 {
     if (sink < 0 || sink >= RW_METRICS_MAX_SINKS || outcome < 0 || outcome >= RW_DELIVERY_OUTCOMES)
         return;

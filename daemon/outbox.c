@@ -43,7 +43,6 @@ struct rw_outbox {
     struct renewald *d;
     struct rw_http_client *http;
     struct queue q[RW_MAX_SINKS];
-    struct job **orphans; /* jobs of sinks no longer configured: kept in Redis, not here */
     size_t depth, in_flight;
     bool running;
     struct event *timer;
@@ -211,8 +210,9 @@ void rw_outbox_add(struct rw_outbox *o, const char *job_id, size_t id_len, const
     const char *sink = NULL;
     json_t *alert = NULL;
     json_int_t attempts = 0, due = 0;
-    if (!job || json_unpack(job, "{s:s, s:I, s:I, s:o}", "sink", &sink, "attempts", &attempts,
-                            "due", &due, "alert", &alert) != 0 ||
+    if (!job ||
+        json_unpack(job, "{s:s, s:I, s:I, s:o}", "sink", &sink, "attempts", &attempts, "due", &due,
+                    "alert", &alert) != 0 ||
         !json_is_object(alert)) {
         rw_error("unreadable delivery job in the outbox id=%.*s", (int)(id_len > 80 ? 80 : id_len),
                  job_id);
@@ -293,8 +293,8 @@ static void job_dead(struct rw_outbox *o, struct job *j, const char *error)
     char attempts[16], keep[24];
     snprintf(attempts, sizeof attempts, "%d", j->attempts);
     snprintf(keep, sizeof keep, "%ld", o->d->cfg->keep);
-    const char *argv[] = {"EVAL", dead_script, "2",   outbox,   dead,
-                          j->id,  j->sink,     j->body, error, attempts, keep};
+    const char *argv[] = {"EVAL",  dead_script, "2",   outbox,   dead, j->id,
+                          j->sink, j->body,     error, attempts, keep};
     size_t lens[11];
     for (int i = 0; i < 11; i++)
         lens[i] = strlen(argv[i]);
@@ -310,8 +310,8 @@ static void job_retry(struct rw_outbox *o, int s, struct job *j, int64_t retry_a
     int64_t delay = rw_retry_delay_ms(sc->retry_initial_ms, sc->retry_max_ms, j->attempts,
                                       retry_after_ms, NULL, NULL);
     j->due_ms = rw_wall_ms() + delay;
-    json_t *job = json_pack("{s:s, s:i, s:I, s:O}", "sink", j->sink, "attempts", j->attempts,
-                            "due", (json_int_t)j->due_ms, "alert", j->alert);
+    json_t *job = json_pack("{s:s, s:i, s:I, s:O}", "sink", j->sink, "attempts", j->attempts, "due",
+                            (json_int_t)j->due_ms, "alert", j->alert);
     char *text = job ? json_dumps(job, JSON_COMPACT) : NULL;
     json_decref(job);
     if (text) {
@@ -400,9 +400,8 @@ static void start_job(struct rw_outbox *o, int s, struct job *j)
         settle(o, j, &dr);
         return;
     }
-    struct rw_delivery_result dr = {prep == RW_SINK_DELIVERED ? RW_DELIVERY_SUCCESS
-                                                              : RW_DELIVERY_PERMANENT,
-                                    -1, ""};
+    struct rw_delivery_result dr = {
+        prep == RW_SINK_DELIVERED ? RW_DELIVERY_SUCCESS : RW_DELIVERY_PERMANENT, -1, ""};
     if (prep == RW_SINK_FAILED)
         snprintf(dr.error, sizeof dr.error, "%s", err);
     settle(o, j, &dr);

@@ -105,8 +105,8 @@ static void apply_event(struct renewald *d, const struct rw_event *ev, int64_t w
         merge_metadata(d, a, ev);
     int64_t ts = ev->ts_ms;
     /* Under the live wall clock an event slightly ahead of now counts as now. */
-    int64_t agg_ts = (d->cfg->clock == RW_CLOCK_WALL && !d->catching_up && ts > wall_ms) ? wall_ms
-                                                                                          : ts;
+    int64_t agg_ts =
+        (d->cfg->clock == RW_CLOCK_WALL && !d->catching_up && ts > wall_ms) ? wall_ms : ts;
     rw_scorer_apply(d->scorer, a->agg, &a->ref_ms, ev->type, ev->type_len, agg_ts, ev->value);
     if (a->first_seen_ms == RW_NO_TIME || ts < a->first_seen_ms)
         a->first_seen_ms = ts;
@@ -295,8 +295,8 @@ void rw_pipeline_process(struct renewald *d, const struct rw_batch *b)
     for (size_t i = 0; i < p->nheld; i++) {
         const struct held *h = &p->held[i];
         struct cand *c = push_cand(p, &n);
-        *c = (struct cand){h->stream, h->id, h->id_str, strlen(h->id_str), h->verdict,
-                           &h->ev,    h->raw, h->raw_len, false};
+        *c = (struct cand){h->stream, h->id,      h->id_str, strlen(h->id_str), h->verdict, &h->ev,
+                           h->raw,    h->raw_len, false};
     }
     int64_t newest_ts = RW_NO_TIME;
     for (size_t i = 0; i < b->n; i++) {

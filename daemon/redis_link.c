@@ -252,8 +252,8 @@ static void schedule_reconnect(struct rw_link *link)
     int64_t delay = link->backoff_ms / 2 + (int64_t)(random() % (link->backoff_ms / 2 + 1));
     struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)((delay % 1000) * 1000)};
     evtimer_add(link->reconnect_timer, &tv);
-    link->backoff_ms = link->backoff_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
-                                                                : link->backoff_ms * 2;
+    link->backoff_ms =
+        link->backoff_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : link->backoff_ms * 2;
 }
 
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)

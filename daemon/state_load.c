@@ -13,7 +13,7 @@
 #include "renewald/score.h"
 #include "renewald/stream_reader.h"
 
-#define SCAN_COUNT "5000"
+#define SCAN_COUNT  "5000"
 #define CLAIM_COUNT "1000"
 
 enum step { STEP_GROUPS, STEP_CLAIM, STEP_APPLIED, STEP_META, STEP_STATE, STEP_OUTBOX, STEP_DONE };
@@ -21,8 +21,8 @@ enum step { STEP_GROUPS, STEP_CLAIM, STEP_APPLIED, STEP_META, STEP_STATE, STEP_O
 /* The loader's progress; one per load, freed when it ends or is abandoned. */
 struct load {
     enum step step;
-    int stream;          /* STEP_GROUPS / STEP_CLAIM */
-    char cursor[48];     /* XAUTOCLAIM start / HSCAN cursor */
+    int stream;      /* STEP_GROUPS / STEP_CLAIM */
+    char cursor[48]; /* XAUTOCLAIM start / HSCAN cursor */
     int groups_created;
     size_t accounts, slots_reset, bad_records, jobs;
 };
@@ -280,7 +280,7 @@ static void finish(struct renewald *d, struct load *ld)
             ld->jobs, (unsigned long long)d->commit_seq);
     free(ld);
     d->now_ms = d->cfg->clock == RW_CLOCK_EVENT && d->event_now_ms != RW_NO_TIME ? d->event_now_ms
-                                                                                : rw_wall_ms();
+                                                                                 : rw_wall_ms();
     d->catching_up = false;
     rw_daemon_loaded(d);
 }
@@ -292,8 +292,8 @@ static void next(struct renewald *d, struct load *ld)
     switch (ld->step) {
     case STEP_GROUPS:
         if (ld->stream < cfg->nstreams) {
-            const char *argv[] = {"XGROUP", "CREATE", cfg->streams[ld->stream], cfg->group, "0",
-                                  "MKSTREAM"};
+            const char *argv[] = {"XGROUP",   "CREATE", cfg->streams[ld->stream],
+                                  cfg->group, "0",      "MKSTREAM"};
             send(d, ld, 6, argv, on_group);
             return;
         }
@@ -305,8 +305,11 @@ static void next(struct renewald *d, struct load *ld)
     case STEP_CLAIM:
         if (ld->stream < cfg->nstreams) {
             /* Entries another consumer (a dead instance) read but never acknowledged. */
-            const char *argv[] = {"XAUTOCLAIM", cfg->streams[ld->stream], cfg->group,
-                                  cfg->consumer, "0", ld->cursor, "COUNT", CLAIM_COUNT, "JUSTID"};
+            const char *argv[] = {"XAUTOCLAIM", cfg->streams[ld->stream],
+                                  cfg->group,   cfg->consumer,
+                                  "0",          ld->cursor,
+                                  "COUNT",      CLAIM_COUNT,
+                                  "JUSTID"};
             send(d, ld, 9, argv, on_claim);
             return;
         }

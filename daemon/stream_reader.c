@@ -12,12 +12,12 @@
 
 struct rw_reader {
     struct renewald *d;
-    bool busy;                          /* a read is in flight */
-    bool pending_phase;                 /* re-reading our pending entries */
-    bool done[RW_MAX_STREAMS];          /* pending phase: this stream has no more */
-    bool requested[RW_MAX_STREAMS];     /* streams of the read in flight */
+    bool busy;                      /* a read is in flight */
+    bool pending_phase;             /* re-reading our pending entries */
+    bool done[RW_MAX_STREAMS];      /* pending phase: this stream has no more */
+    bool requested[RW_MAX_STREAMS]; /* streams of the read in flight */
     char cursor[RW_MAX_STREAMS][RW_ENTRY_ID_MAX];
-    struct rw_batch batch;              /* reused across reads */
+    struct rw_batch batch; /* reused across reads */
 };
 
 void rw_batch_free(struct rw_batch *b)
@@ -102,8 +102,7 @@ bool rw_batch_from_reply(const redisReply *reply, const struct rw_config *cfg, i
     for (size_t i = 0; i < reply->elements; i++) {
         const redisReply *s = reply->element[i];
         if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
-            s->element[0]->type != REDIS_REPLY_STRING ||
-            s->element[1]->type != REDIS_REPLY_ARRAY)
+            s->element[0]->type != REDIS_REPLY_STRING || s->element[1]->type != REDIS_REPLY_ARRAY)
             goto bad;
         int stream = stream_index(cfg, s->element[0]->str, s->element[0]->len);
         if (stream < 0)
@@ -265,8 +264,8 @@ void rw_reader_kick(struct rw_reader *r)
     int first = argc;
     /* A stream with held entries is ahead in event time: let the others catch up. */
     for (int s = 0; s < cfg->nstreams; s++) {
-        r->requested[s] = (!r->pending_phase || !r->done[s]) &&
-                          !rw_pipeline_holding(d->pipeline, s);
+        r->requested[s] =
+            (!r->pending_phase || !r->done[s]) && !rw_pipeline_holding(d->pipeline, s);
         if (r->requested[s])
             argv[argc++] = cfg->streams[s];
     }

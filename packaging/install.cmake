@@ -3,13 +3,14 @@
 # settings of the Debian package.  Included at the end of CMakeLists.txt.
 #
 #   cmake --install build --prefix /usr          # DESTDIR=... works too
-#   cd build && cpack -G DEB                      # configure with -DCMAKE_INSTALL_PREFIX=/usr
+#   cd build && cpack -G DEB                      # the package always uses /usr
 #
 # Where things go is decided when installing, not when configuring, so that
 # "cmake --install --prefix P" puts every file where prefix P wants it:
-#   configuration  /etc/renewald/renewald.conf for prefix / or /usr (as
-#                  GNUInstallDirs does), else P/etc/renewald/renewald.conf;
-#                  an existing file is never overwritten
+#   configuration  /etc/renewald/renewald.conf for prefix / or /usr, under
+#                  /etc/opt/X for /opt/X (as GNUInstallDirs does), else
+#                  P/etc/renewald/renewald.conf; an existing file is never
+#                  overwritten
 #   unit           systemd.pc's systemdsystemunitdir (/lib/systemd/system on
 #                  Debian 12) for prefix / or /usr, else P/lib/systemd/system;
 #                  RENEWALD_SYSTEMD_UNITDIR overrides
@@ -124,13 +125,13 @@ set(CPACK_PACKAGE_VENDOR "renewald")
 set(CPACK_PACKAGE_CONTACT "renewald maintainers <renewald@example.com>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "account health scores and renewal alerts from Redis Streams")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "account health scores and renewal alerts from Redis Streams
- renewald reads product-usage and support events from Redis Streams, keeps a
- rolling health score for every customer account, and sends alerts to Slack,
- e-mail and webhooks when an account's health gets worse or its contract
- enters a renewal window.  It runs under systemd (Type=notify, sandboxed,
- DynamicUser) and keeps all of its state in Redis.")
+# The Debian description: the summary is its first line, this the rest.
+set(CPACK_PACKAGE_DESCRIPTION
+    "renewald reads product-usage and support events from Redis Streams, keeps a
+rolling health score for every customer account, and sends alerts to Slack,
+e-mail and webhooks when an account's health gets worse or its contract
+enters a renewal window.  It runs under systemd (Type=notify, sandboxed,
+DynamicUser) and keeps all of its state in Redis.")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
@@ -145,10 +146,12 @@ set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX "/usr")
 set(CPACK_STRIP_FILES ON)
 
-# Dependencies: from the binary's ELF NEEDED entries when dpkg-shlibdeps is
-# there (dpkg-dev); otherwise the Debian 12 names of the libraries it links.
+# Dependencies: from the binary's ELF NEEDED entries when dpkg-shlibdeps
+# (dpkg-dev) and file, which CPack needs for it, are there; otherwise the
+# Debian 12 names of the libraries it links.
 find_program(RENEWALD_DPKG_SHLIBDEPS dpkg-shlibdeps)
-if(RENEWALD_DPKG_SHLIBDEPS)
+find_program(RENEWALD_FILE file)
+if(RENEWALD_DPKG_SHLIBDEPS AND RENEWALD_FILE)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS

@@ -13,14 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RW_NODISCARD __attribute__((warn_unused_result))
+#define RW_NODISCARD    __attribute__((warn_unused_result))
 #define RW_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-#define RW_ACCOUNT_MAX 128 /* bytes of an account id */
-#define RW_TYPE_MAX 64     /* bytes of an event type */
-#define RW_NAME_MAX 256    /* bytes of an account name */
-#define RW_OWNER_MAX 254   /* bytes of an owner e-mail address */
-#define RW_TIER_MAX 64     /* bytes of a tier */
+#define RW_ACCOUNT_MAX    128         /* bytes of an account id */
+#define RW_TYPE_MAX       64          /* bytes of an event type */
+#define RW_NAME_MAX       256         /* bytes of an account name */
+#define RW_OWNER_MAX      254         /* bytes of an owner e-mail address */
+#define RW_TIER_MAX       64          /* bytes of a tier */
 #define RW_DEAD_EVENT_MAX (64 * 1024) /* bytes of the original event kept in a dead letter */
 
 #define RW_MS_PER_DAY INT64_C(86400000)

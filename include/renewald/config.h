@@ -12,15 +12,15 @@
 
 #include "renewald/common.h"
 
-#define RW_CONF_NAME_MAX 64 /* bytes of a section name: signal, sink, route */
-#define RW_MAX_STREAMS 32
-#define RW_MAX_SIGNALS 16
+#define RW_CONF_NAME_MAX    64 /* bytes of a section name: signal, sink, route */
+#define RW_MAX_STREAMS      32
+#define RW_MAX_SIGNALS      16
 #define RW_MAX_SIGNAL_TYPES 16
-#define RW_MAX_SINKS 32
-#define RW_MAX_ROUTES 64
-#define RW_MAX_WINDOWS 8
-#define RW_MAX_TIERS 16
-#define RW_MAX_RECIPIENTS 16
+#define RW_MAX_SINKS        32
+#define RW_MAX_ROUTES       64
+#define RW_MAX_WINDOWS      8
+#define RW_MAX_TIERS        16
+#define RW_MAX_RECIPIENTS   16
 
 enum rw_clock_mode { RW_CLOCK_WALL = 0, RW_CLOCK_EVENT = 1 };
 enum rw_log_level { RW_LOG_DEBUG = 0, RW_LOG_INFO = 1, RW_LOG_WARN = 2, RW_LOG_ERROR = 3 };
@@ -46,18 +46,18 @@ struct rw_signal_conf {
 struct rw_sink_conf {
     char name[RW_CONF_NAME_MAX + 1];
     enum rw_sink_type type;
-    char *url;         /* slack, webhook: http:// or https:// URL; secret for slack */
-    char *secret;      /* webhook HMAC key, or NULL */
-    char *smtp_url;    /* email: smtp:// or smtps:// */
-    char *username;    /* email, or NULL */
-    char *password;    /* email, or NULL; a secret */
+    char *url;      /* slack, webhook: http:// or https:// URL; secret for slack */
+    char *secret;   /* webhook HMAC key, or NULL */
+    char *smtp_url; /* email: smtp:// or smtps:// */
+    char *username; /* email, or NULL */
+    char *password; /* email, or NULL; a secret */
     enum rw_tls_mode tls;
-    char *ca_file;     /* or NULL: the system store */
-    char *from;        /* email */
-    bool to_owner;     /* to = owner */
+    char *ca_file;               /* or NULL: the system store */
+    char *from;                  /* email */
+    bool to_owner;               /* to = owner */
     char *to[RW_MAX_RECIPIENTS]; /* email: fixed recipients when !to_owner */
     int nto;
-    char *fallback_to; /* email, or NULL */
+    char *fallback_to;        /* email, or NULL */
     int64_t timeout_ms;       /* default 10s */
     int64_t retry_initial_ms; /* default 1s */
     int64_t retry_max_ms;     /* default 5m */
@@ -68,10 +68,10 @@ struct rw_sink_conf {
 
 struct rw_route_conf {
     char name[RW_CONF_NAME_MAX + 1];
-    unsigned kinds;     /* bit (1u << enum rw_alert_kind); 0 = any */
-    unsigned bands;     /* bit (1u << enum rw_band); 0 = any */
+    unsigned kinds; /* bit (1u << enum rw_alert_kind); 0 = any */
+    unsigned bands; /* bit (1u << enum rw_band); 0 = any */
     char *tiers[RW_MAX_TIERS];
-    int ntiers;         /* 0 = any */
+    int ntiers; /* 0 = any */
     bool has_min_arr;
     double min_arr;
     bool has_within_days;
@@ -91,7 +91,7 @@ struct rw_config {
     enum rw_log_format log_format;
 
     /* [redis] */
-    char *redis_address; /* "HOST:PORT" with an IP address, or "unix:/path" */
+    char *redis_address;                   /* "HOST:PORT" with an IP address, or "unix:/path" */
     char *redis_username, *redis_password; /* or NULL */
     int redis_db;
     char *streams[RW_MAX_STREAMS];

@@ -60,7 +60,7 @@ struct renewald {
     bool lease_renew_in_flight;
 
     struct rw_applied applied; /* last applied entry id per stream */
-    uint64_t commit_seq;        /* number of the last commit Redis has */
+    uint64_t commit_seq;       /* number of the last commit Redis has */
 
     /* The daemon's clock (SPEC §6). */
     int64_t event_now_ms;  /* newest event time processed, RW_NO_TIME before any */
@@ -94,8 +94,7 @@ struct rw_call {
     size_t index;
 };
 struct rw_call *rw_call_new(struct renewald *d, void *extra, size_t index);
-struct renewald *rw_call_take(struct rw_call *call, const void *reply, void **extra,
-                              size_t *index);
+struct renewald *rw_call_take(struct rw_call *call, const void *reply, void **extra, size_t *index);
 
 /* The `now` evaluations use at this moment (SPEC §6). */
 int64_t rw_daemon_now(const struct renewald *d);

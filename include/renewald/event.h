@@ -27,9 +27,9 @@ struct rw_event {
     size_t account_len;
     char type[RW_TYPE_MAX + 1];
     size_t type_len;
-    int64_t ts_ms; /* from `ts`, or the ms part of the entry id */
-    double value;  /* default 1 */
-    bool is_account; /* type == "account": the metadata fields below apply */
+    int64_t ts_ms;      /* from `ts`, or the ms part of the entry id */
+    double value;       /* default 1 */
+    bool is_account;    /* type == "account": the metadata fields below apply */
     unsigned meta_set;  /* keys present with a value */
     unsigned meta_null; /* keys present as null: clear them */
     char name[RW_NAME_MAX + 1];
@@ -50,8 +50,7 @@ struct rw_event {
  * (the reader itself uses missing_event and bad_entry_id).
  */
 const char *rw_event_parse(struct rw_entry_id entry_id, const char *data, size_t len,
-                           int64_t now_ms, bool reject_future, struct rw_event *out)
-    RW_NODISCARD;
+                           int64_t now_ms, bool reject_future, struct rw_event *out) RW_NODISCARD;
 
 /* Every reason rw_event_parse and the reader can give, NULL-terminated (for metrics). */
 extern const char *const rw_event_reasons[];

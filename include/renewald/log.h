@@ -31,8 +31,8 @@ void rw_log_limited(struct rw_log_limit *lim, enum rw_log_level level, const cha
     RW_PRINTF(3, 4);
 
 #define rw_debug(...) rw_log(RW_LOG_DEBUG, __VA_ARGS__)
-#define rw_info(...) rw_log(RW_LOG_INFO, __VA_ARGS__)
-#define rw_warn(...) rw_log(RW_LOG_WARN, __VA_ARGS__)
+#define rw_info(...)  rw_log(RW_LOG_INFO, __VA_ARGS__)
+#define rw_warn(...)  rw_log(RW_LOG_WARN, __VA_ARGS__)
 #define rw_error(...) rw_log(RW_LOG_ERROR, __VA_ARGS__)
 /* Rate-limited at this call site. */
 #define rw_log_rl(level, ...)                                                                      \

@@ -9,8 +9,8 @@
 #include "renewald/common.h"
 
 #define RW_METRICS_MAX_REASONS 24
-#define RW_METRICS_MAX_SINKS 32
-#define RW_LATENCY_BUCKETS 12
+#define RW_METRICS_MAX_SINKS   32
+#define RW_LATENCY_BUCKETS     12
 
 /* Outcomes of a delivery attempt, as in sink.h: 0 success, 1 retry, 2 dead. */
 #define RW_DELIVERY_OUTCOMES 3
@@ -25,9 +25,9 @@ struct rw_metrics {
     uint64_t latency_count;
     uint64_t commits_total, commit_failures_total, sweeps_total;
     double stream_lag_s;
-    double sweep_cpu_s;       /* CPU time of the last complete sweep */
+    double sweep_cpu_s;         /* CPU time of the last complete sweep */
     double sweep_accumulated_s; /* CPU time of the sweep in progress */
-    double sweep_slice_max_s; /* longest single sweep step: the loop stall it caused */
+    double sweep_slice_max_s;   /* longest single sweep step: the loop stall it caused */
     bool redis_up;
     int64_t outbox_depth;
 };
@@ -38,8 +38,7 @@ struct renewald;
 /* Counts one dead-lettered entry by its reason string. */
 void rw_metrics_invalid(struct rw_metrics *m, const char *reason);
 /* Records one finished delivery of sink index SINK. */
-void rw_metrics_delivery(struct rw_metrics *m, int sink, int outcome,
-                         double latency_s);
+void rw_metrics_delivery(struct rw_metrics *m, int sink, int outcome, double latency_s);
 /* Writes the whole exposition of D's metrics and gauges into OUT. */
 void rw_metrics_render(const struct renewald *d, struct evbuffer *out);
 

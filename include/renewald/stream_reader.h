@@ -32,10 +32,10 @@ struct rw_entry {
 struct rw_batch {
     struct rw_entry *entries; /* owned by the batch, in stream-id merge order */
     size_t n, cap;
-    bool full;               /* some stream returned `batch` entries */
+    bool full;                      /* some stream returned `batch` entries */
     bool requested[RW_MAX_STREAMS]; /* the read asked for this stream (set by the reader) */
     int count[RW_MAX_STREAMS];      /* entries this stream returned */
-    int64_t newest_id_ms;    /* ms part of the newest entry id, RW_NO_TIME when empty */
+    int64_t newest_id_ms;           /* ms part of the newest entry id, RW_NO_TIME when empty */
 };
 
 void rw_batch_free(struct rw_batch *b);

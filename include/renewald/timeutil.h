@@ -7,8 +7,8 @@
 
 #include "renewald/common.h"
 
-#define RW_RFC3339_MAX 32  /* buffer size for rw_format_rfc3339 */
-#define RW_DATE_MAX 11     /* buffer size for "YYYY-MM-DD" */
+#define RW_RFC3339_MAX  32 /* buffer size for rw_format_rfc3339 */
+#define RW_DATE_MAX     11 /* buffer size for "YYYY-MM-DD" */
 #define RW_ENTRY_ID_MAX 48 /* buffer size for a stream entry id "MS-SEQ" */
 
 /*
