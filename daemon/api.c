@@ -123,9 +123,10 @@ static void get_account(struct rw_api *api, struct evhttp_request *req, const ch
         reply_error(req, 400, "Bad Request", "account id must be 1-128 bytes");
         return;
     }
-    struct rw_account *a = d->store ? rw_store_find(d->store, id, len) : NULL;
+    bool ready = d->store && (d->phase == RW_PHASE_ACTIVE || d->phase == RW_PHASE_STOPPING);
+    struct rw_account *a = ready ? rw_store_find(d->store, id, len) : NULL;
     free(id);
-    if (!d->store) {
+    if (!ready) {
         reply_error(req, 503, "Service Unavailable", "not active");
         return;
     }
@@ -232,7 +233,7 @@ static void get_worklist(struct rw_api *api, struct evhttp_request *req, const c
         reply_error(req, 400, "Bad Request", err);
         return;
     }
-    if (!d->store) {
+    if (!d->store || (d->phase != RW_PHASE_ACTIVE && d->phase != RW_PHASE_STOPPING)) {
         reply_error(req, 503, "Service Unavailable", "not active");
         return;
     }
@@ -298,6 +299,8 @@ static void on_request(struct evhttp_request *req, void *arg)
             reply_text(req, 200, "OK", "ok");
         else if (d->phase == RW_PHASE_STANDBY)
             reply_text(req, 503, "Service Unavailable", "standby");
+        else if (d->phase == RW_PHASE_STOPPING)
+            reply_text(req, 503, "Service Unavailable", "stopping");
         else if (!d->metrics.redis_up)
             reply_text(req, 503, "Service Unavailable", "redis unreachable");
         else

@@ -20,7 +20,8 @@
 #include "renewald/stream_reader.h"
 
 #define HOUSEKEEPING_MS         200
-#define SWEEP_SLICE             20000 /* accounts evaluated per loop turn in a sliced sweep */
+#define SWEEP_CHUNK             256 /* accounts evaluated between clock checks in a sweep step */
+#define SWEEP_BUDGET_MS         4   /* loop time one sweep step may take */
 #define READER_REPLY_TIMEOUT_MS 10000
 #define WRITER_REPLY_TIMEOUT_MS 15000
 #define CATCHUP_SWEEP_MIN_MS    (3600 * INT64_C(1000))
@@ -89,6 +90,7 @@ void rw_daemon_reset(struct renewald *d, const char *why)
         rw_warn("dropping in-memory state and reloading from redis why=\"%s\"", why);
     d->generation++;
     d->phase = RW_PHASE_CONNECTING;
+    d->lease_renew_in_flight = false; /* its reply belongs to the old generation */
     drop_state(d);
     /* Cancels every command of the old generation; the links reconnect by themselves. */
     rw_link_reset(d->reader_link, why);
@@ -131,9 +133,19 @@ static void on_sweep_slice(evutil_socket_t fd, short what, void *arg)
     struct renewald *d = arg;
     if (d->phase != RW_PHASE_ACTIVE || d->sweep_cursor == SIZE_MAX)
         return;
+    if (rw_commit_in_flight(d->commit) >= RW_COMMITS_IN_FLIGHT) {
+        /* Let Redis take the last slices first: commits stay one slice big,
+         * and the lease renewal queued behind them is not starved. */
+        struct timeval wait = {0, 2000};
+        event_add(d->sweep_slice, &wait);
+        return;
+    }
     d->now_ms = rw_wall_ms();
     double cpu0 = rw_cpu_seconds(), t0 = (double)rw_mono_ms();
-    bool done = rw_pipeline_sweep(d, &d->sweep_cursor, SWEEP_SLICE);
+    bool done;
+    do
+        done = rw_pipeline_sweep(d, &d->sweep_cursor, SWEEP_CHUNK);
+    while (!done && (double)rw_mono_ms() - t0 < SWEEP_BUDGET_MS);
     if (rw_commit_in_flight(d->commit) < RW_COMMITS_IN_FLIGHT)
         rw_commit_flush(d->commit);
     double stall = ((double)rw_mono_ms() - t0) / 1000.0;
@@ -193,8 +205,10 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
         return;
     if (mono - d->last_lease_mono_ms >= d->cfg->lease_ms / 3) {
         d->last_lease_mono_ms = mono;
-        if (d->phase == RW_PHASE_STANDBY || d->phase == RW_PHASE_CONNECTING)
+        if (d->phase == RW_PHASE_CONNECTING)
             start_if_ready(d);
+        else if (d->phase == RW_PHASE_STANDBY)
+            rw_lease_try_acquire(d);
         else
             rw_lease_renew(d);
     }

@@ -156,7 +156,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
         schedule_reconnect(link);
         return;
     }
-    redisEnableKeepAlive((redisContext *)&ac->c);
+    if (ac->c.connection_type == REDIS_CONN_TCP)
+        redisEnableKeepAlive((redisContext *)&ac->c);
     handshake(link);
 }
 

@@ -226,7 +226,8 @@ static void on_read(struct rw_link *link, redisReply *reply, void *arg)
     } else if (!pending) {
         d->metrics.stream_lag_s = 0;
     }
-    if (b->n > 0 || rw_pipeline_holding_any(d->pipeline)) {
+    /* An empty read matters too: it ends a catch-up and releases held entries. */
+    if (b->n > 0 || !pending) {
         rw_pipeline_process(d, b);
         rw_daemon_after_batch(d);
         rw_commit_flush(d->commit);

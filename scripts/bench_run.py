@@ -329,7 +329,7 @@ def main():
 
         # -------------------------------------------------------------- data: 1M events
         # 7 days, tuned so that accounts x (1 metadata + usage + support) ~ --events.
-        per_day = max(0.05, (a.events / a.accounts - 1.0) / 7 / 1.16)
+        per_day = max(0.05, (a.events / a.accounts - 1.0) / 7 / 0.977)
         log("loadgen: %d accounts, 7 days, %.2f events/account/day" % (a.accounts, per_day))
         out = subprocess.run([loadgen, "--redis", raddr, "--accounts", str(a.accounts),
                               "--days", "7", "--events-per-account-day", "%.4f" % per_day,
@@ -403,17 +403,26 @@ sinks = hook
         sent = {}
         t_bg0 = time.monotonic()
         ev0 = metric(hp, "renewald_events_total")
+        # A trigger account first becomes healthy (metadata + 6 logins of its 1 seat, in one
+        # MULTI on the quiet support stream, so that no batch sees the metadata alone: an
+        # account without logins scores 25 and would alert on its own),
+        # then one csat = 1 makes the critical csat signal 0: at_risk at once (confirm = 0,
+        # min_history = 0), a band_change alert routed to the webhook.
         for k in range(a.triggers):
             acct = "trig-%05d" % k
             meta = {"account": acct, "type": "account", "name": "Trigger %d" % k,
                     "tier": "trigger", "arr": 1000, "seats": 1, "owner": "bench@example.com"}
-            rc.xadd("lat:accounts", {"event": json.dumps(meta)})
-            time.sleep(0.03)
+            p = rc.pipeline(transaction=True)
+            p.xadd("lat:support", {"event": json.dumps(meta)})
+            for _ in range(6):
+                p.xadd("lat:support", {"event": json.dumps({"account": acct, "type": "login"})})
+            p.execute()
+            time.sleep(0.04)
             ev = json.dumps({"account": acct, "type": "csat", "value": 1})
             t = time.monotonic()
             rc.xadd("lat:support", {"event": ev})
             sent[acct] = t
-            time.sleep(0.07)
+            time.sleep(0.06)
         wait_until(lambda: len(rec.got) >= len(sent), 30, 0.05, "(d) trigger alerts")
         ev1 = metric(hp, "renewald_events_total")
         res["d_bg_eps"] = (ev1 - ev0) / (time.monotonic() - t_bg0)

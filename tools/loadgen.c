@@ -25,14 +25,14 @@
 
 #include "renewald/timeutil.h"
 
-#define DAY_MS          INT64_C(86400000)
-#define MAX_ACCOUNTS    10000000
-#define MAX_DAYS        3650
-#define MAX_DURATION_S  86400
-#define MAX_EVENT       512
-#define PIPELINE_DEF    1000
-#define PROGRESS_MS     1000
-#define RATE_TICK_MS    5
+#define DAY_MS         INT64_C(86400000)
+#define MAX_ACCOUNTS   10000000
+#define MAX_DAYS       3650
+#define MAX_DURATION_S 86400
+#define MAX_EVENT      512
+#define PIPELINE_DEF   1000
+#define PROGRESS_MS    1000
+#define RATE_TICK_MS   5
 
 enum pattern { P_HEALTHY, P_DECLINING, P_SILENT, P_SUPPORT, P_NEW, P_COUNT };
 static const char *const pattern_names[P_COUNT] = {"healthy", "declining", "silent",
@@ -63,10 +63,10 @@ struct options {
 struct profile {
     uint8_t pattern;
     uint16_t seats;
-    uint16_t change_day;  /* declining: decline starts; silent: last active day; new: onboarding */
-    uint16_t renewal_in;  /* renewal date = end day + this (1..365) */
-    float activity;       /* expected usage events per day at full activity */
-    float ticket_rate;    /* tickets per day */
+    uint16_t change_day; /* declining: decline starts; silent: last active day; new: onboarding */
+    uint16_t renewal_in; /* renewal date = end day + this (1..365) */
+    float activity;      /* expected usage events per day at full activity */
+    float ticket_rate;   /* tickets per day */
 };
 
 /* One generated event of a day, before sorting. */
@@ -202,18 +202,18 @@ static void die(const char *fmt, const char *arg)
 
 /* ---- the book ---------------------------------------------------------------------------- */
 
-static const char *const name_a[] = {"Acme",   "Blue",   "Bright", "Cedar", "Delta", "Ember",
-                                     "Falcon", "Granite", "Harbor", "Indigo", "Juniper", "Kestrel",
-                                     "Lumen",  "Maple",  "Nimbus", "Orbit", "Pioneer", "Quartz",
-                                     "Redwood", "Summit", "Tidal", "Umbra", "Vertex", "Willow"};
+static const char *const name_a[] = {"Acme",    "Blue",    "Bright", "Cedar",  "Delta",   "Ember",
+                                     "Falcon",  "Granite", "Harbor", "Indigo", "Juniper", "Kestrel",
+                                     "Lumen",   "Maple",   "Nimbus", "Orbit",  "Pioneer", "Quartz",
+                                     "Redwood", "Summit",  "Tidal",  "Umbra",  "Vertex",  "Willow"};
 static const char *const name_b[] = {"Analytics", "Robotics", "Logistics", "Health",  "Foods",
                                      "Labs",      "Systems",  "Media",     "Energy",  "Finance",
                                      "Retail",    "Networks", "Software",  "Studios", "Works"};
-static const char *const owners[] = {
-    "maria.lopez@example.com", "james.chen@example.com",  "aisha.khan@example.com",
-    "tom.muller@example.com",  "sofia.rossi@example.com", "li.wei@example.com",
-    "noah.smith@example.com",  "emma.dubois@example.com", "ravi.patel@example.com",
-    "olga.ivanova@example.com"};
+static const char *const owners[] = {"maria.lopez@example.com", "james.chen@example.com",
+                                     "aisha.khan@example.com",  "tom.muller@example.com",
+                                     "sofia.rossi@example.com", "li.wei@example.com",
+                                     "noah.smith@example.com",  "emma.dubois@example.com",
+                                     "ravi.patel@example.com",  "olga.ivanova@example.com"};
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -248,7 +248,9 @@ static void make_profile(const struct options *o, long i, struct profile *p)
         p->change_day = (uint16_t)(d / 4 + (long)rng_below(&r, (uint64_t)(d / 3 + 1)));
         break;
     case P_SILENT: /* last active 10..40 days before the end */
-        p->change_day = (uint16_t)(d > 12 ? d - 10 - (long)rng_below(&r, (uint64_t)(d < 42 ? d - 11 : 31)) : d / 2);
+        p->change_day =
+            (uint16_t)(d > 12 ? d - 10 - (long)rng_below(&r, (uint64_t)(d < 42 ? d - 11 : 31))
+                              : d / 2);
         break;
     case P_NEW: /* onboarded within the last 10 days */
         p->change_day = (uint16_t)(d - 1 - (long)rng_below(&r, (uint64_t)(d < 10 ? d : 10)));
@@ -261,16 +263,24 @@ static void make_profile(const struct options *o, long i, struct profile *p)
                                              : (float)(0.005 + 0.02 * sqrt(act));
 }
 
-static const char *tier_of(unsigned seats)
+/* Tier and ARR are drawn apart from the seats: the seats follow the usage volume (so that logins
+ * per seat land where a "logins" signal expects them), tiers and ARR look like a real book. */
+static const char *tier_of(struct rng *r, long *arr)
 {
-    return seats >= 50 ? "enterprise" : seats >= 10 ? "business" : "starter";
-}
-
-static long arr_of(const struct profile *p, struct rng *r)
-{
-    double price = p->seats >= 50 ? 1200 : p->seats >= 10 ? 700 : 400;
-    double arr = p->seats * price * rng_uniform(r, 0.8, 1.25);
-    return (long)(floor(arr / 100 + 0.5) * 100);
+    int x = (int)rng_below(r, 100);
+    double lo = 5000, hi = 20000;
+    const char *tier = "starter";
+    if (x >= 88) {
+        tier = "enterprise";
+        lo = 80000;
+        hi = 400000;
+    } else if (x >= 55) {
+        tier = "business";
+        lo = 20000;
+        hi = 80000;
+    }
+    *arr = (long)(floor(exp(rng_uniform(r, log(lo), log(hi))) / 100 + 0.5) * 100);
+    return tier;
 }
 
 /* Activity multiplier of account P on day D (0..days-1), or 0 when it does nothing. */
@@ -280,7 +290,8 @@ static double day_factor(const struct profile *p, long d, long days, int64_t day
     switch (p->pattern) {
     case P_DECLINING:
         if (d > p->change_day)
-            f = fmax(0.08, 1.0 - 0.92 * (double)(d - p->change_day) / (double)(days - p->change_day));
+            f = fmax(0.08,
+                     1.0 - 0.92 * (double)(d - p->change_day) / (double)(days - p->change_day));
         break;
     case P_SILENT:
         if (d > p->change_day)
@@ -305,7 +316,7 @@ static double day_factor(const struct profile *p, long d, long days, int64_t day
 
 static uint8_t csat_value(const struct profile *p, struct rng *r)
 {
-    static const int good[5] = {2, 3, 10, 35, 50}, poor[5] = {30, 35, 25, 8, 2};
+    static const int good[5] = {1, 1, 8, 35, 55}, poor[5] = {30, 35, 25, 8, 2};
     const int *w = p->pattern == P_SUPPORT ? poor : good;
     int x = (int)rng_below(r, 100), acc = 0;
     for (int v = 0; v < 5; v++) {
@@ -419,12 +430,14 @@ static void emit_metadata(struct writer *w, const struct profile *p, uint32_t i,
     rw_format_date(end_day + p->renewal_in, renew);
     const char *a = name_a[rng_below(&r, COUNT_OF(name_a))];
     const char *b = name_b[rng_below(&r, COUNT_OF(name_b))];
+    const char *owner = owners[rng_below(&r, COUNT_OF(owners))];
+    long arr;
+    const char *tier = tier_of(&r, &arr);
     int len = snprintf(json, sizeof json,
                        "{\"account\":\"%s\",\"type\":\"account\",\"ts\":\"%s\",\"name\":\"%s %s "
                        "%u\",\"owner\":\"%s\",\"tier\":\"%s\",\"arr\":%ld,\"seats\":%u,"
                        "\"renewal_date\":\"%s\"}",
-                       acc, when, a, b, i % 1000, owners[rng_below(&r, COUNT_OF(owners))],
-                       tier_of(p->seats), arr_of(p, &r), p->seats, renew);
+                       acc, when, a, b, i % 1000, owner, tier, arr, p->seats, renew);
     xadd(w, T_ACCOUNT, ts_ms, json, (size_t)len, true);
 }
 
@@ -441,9 +454,10 @@ static void emit_event(struct writer *w, const struct gen_event *e, bool has_ts)
     int len;
     switch (e->type) {
     case T_LOGIN:
-        len = snprintf(json, sizeof json,
-                       "{\"account\":\"%s\",\"type\":\"login\"%s,\"user\":\"u%u\",\"source\":\"web\"}",
-                       acc, ts, e->aux);
+        len = snprintf(
+            json, sizeof json,
+            "{\"account\":\"%s\",\"type\":\"login\"%s,\"user\":\"u%u\",\"source\":\"web\"}", acc,
+            ts, e->aux);
         break;
     case T_API_CALL:
         len = snprintf(json, sizeof json,
@@ -458,9 +472,10 @@ static void emit_event(struct writer *w, const struct gen_event *e, bool has_ts)
                        acc, ts, e->account, e->aux, e->aux % 4 == 0 ? "high" : "normal");
         break;
     default:
-        len = snprintf(json, sizeof json,
-                       "{\"account\":\"%s\",\"type\":\"csat\"%s,\"value\":%u,\"ticket\":\"T-%u%05u\"}",
-                       acc, ts, e->value, e->account, e->aux);
+        len = snprintf(
+            json, sizeof json,
+            "{\"account\":\"%s\",\"type\":\"csat\"%s,\"value\":%u,\"ticket\":\"T-%u%05u\"}", acc,
+            ts, e->value, e->account, e->aux);
         break;
     }
     xadd(w, (enum etype)e->type, e->ts_ms, json, (size_t)len, has_ts);
@@ -521,7 +536,8 @@ static void gen_day(const struct options *o, const struct profile *p, uint32_t i
     double tickets = p->ticket_rate * (p->pattern == P_SUPPORT ? 1.0 : f);
     unsigned nt = rng_poisson(&r, tickets);
     for (unsigned k = 0; k < nt; k++) {
-        int64_t t = day_start + first_ms + (int64_t)rng_below(&r, (uint64_t)(DAY_MS - first_ms) / 2);
+        int64_t t =
+            day_start + first_ms + (int64_t)rng_below(&r, (uint64_t)(DAY_MS - first_ms) / 2);
         uint16_t ticket = (uint16_t)rng_below(&r, 65536);
         struct gen_event *e = day_push(b);
         *e = (struct gen_event){.ts_ms = t, .account = i, .type = T_TICKET, .aux = ticket};
