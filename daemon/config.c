@@ -224,7 +224,8 @@ static char *read_value_file(struct loader *ld, const char *key, const char *fna
         conf_error(ld, ld->lineno, "empty file name for key '%s' in %s", key, ld->title);
         goto done;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO must not hang the loader (it is refused just below). */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
         conf_error(ld, ld->lineno, "cannot read '%s' for key '%s': %s", path, key, strerror(errno));

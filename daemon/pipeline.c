@@ -11,6 +11,7 @@
 #include "renewald/commit.h"
 #include "renewald/daemon.h"
 #include "renewald/event.h"
+#include "renewald/json_arena.h"
 #include "renewald/log.h"
 #include "renewald/route.h"
 #include "renewald/score.h"
@@ -299,6 +300,7 @@ void rw_pipeline_process(struct renewald *d, const struct rw_batch *b)
                            h->raw,    h->raw_len, false};
     }
     int64_t newest_ts = RW_NO_TIME;
+    rw_json_arena_enter();
     for (size_t i = 0; i < b->n; i++) {
         const struct rw_entry *e = &b->entries[i];
         struct cand *c = push_cand(p, &n);
@@ -308,11 +310,13 @@ void rw_pipeline_process(struct renewald *d, const struct rw_batch *b)
         c->id_len = e->id_len;
         c->ev = &p->events[i];
         c->verdict = judge(d, e, wall, &p->events[i]);
+        rw_json_arena_reset();
         c->raw = e->event;
         c->raw_len = e->event_len;
         if (!c->verdict && (newest_ts == RW_NO_TIME || p->events[i].ts_ms > newest_ts))
             newest_ts = p->events[i].ts_ms;
     }
+    rw_json_arena_leave();
     for (int s = 0; s < cfg->nstreams; s++)
         if (b->requested[s])
             p->drained[s] = b->count[s] < cfg->batch;

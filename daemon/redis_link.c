@@ -342,6 +342,12 @@ bool rw_link_command(struct rw_link *link, rw_link_reply_cb cb, void *arg, int64
     return send_raw(link, false, cb, arg, block_ms, argc, argv, argvlen);
 }
 
+void rw_link_flush(struct rw_link *link)
+{
+    if (link->ac && (link->ac->c.flags & REDIS_CONNECTED))
+        redisAsyncHandleWrite(link->ac);
+}
+
 void rw_link_reset(struct rw_link *link, const char *why)
 {
     if (!link->ac)

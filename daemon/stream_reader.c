@@ -81,8 +81,8 @@ static int entry_cmp(const void *pa, const void *pb)
         return c;
     if (a->stream != b->stream)
         return a->stream < b->stream ? -1 : 1;
-    /* Keep stream order for equal (bad) ids: compare positions. */
-    return a < b ? -1 : (a > b ? 1 : 0);
+    /* Keep reply order for equal (bad) ids. */
+    return a->pos < b->pos ? -1 : (a->pos > b->pos ? 1 : 0);
 }
 
 bool rw_batch_from_reply(const redisReply *reply, const struct rw_config *cfg, int batch_size,
@@ -115,6 +115,7 @@ bool rw_batch_from_reply(const redisReply *reply, const struct rw_config *cfg, i
             struct rw_entry *e = batch_push(b);
             if (!parse_entry(items->element[j], stream, e))
                 goto bad;
+            e->pos = b->n - 1;
             if (!e->bad_id && (int64_t)e->id.ms > b->newest_id_ms)
                 b->newest_id_ms = (int64_t)e->id.ms;
         }
@@ -220,6 +221,13 @@ static void on_read(struct rw_link *link, redisReply *reply, void *arg)
     bool pending = r->pending_phase;
     if (pending)
         advance_pending(r, b, seen);
+    /* Ask for the next batch before working on this one, so that Redis serves
+     * it while this one is processed (the pending phase's cursors depend on
+     * this batch, so it reads one at a time). */
+    if (!pending && d->phase == RW_PHASE_ACTIVE) {
+        rw_reader_kick(r);
+        rw_link_flush(d->reader_link);
+    }
     if (b->newest_id_ms != INT64_MIN) {
         double lag = (double)(rw_wall_ms() - b->newest_id_ms) / 1000.0;
         d->metrics.stream_lag_s = lag > 0 ? lag : 0;

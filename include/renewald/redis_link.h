@@ -47,6 +47,9 @@ const char *rw_link_name(const struct rw_link *link);
 bool rw_link_command(struct rw_link *link, rw_link_reply_cb cb, void *arg, int64_t block_ms,
                      int argc, const char **argv, const size_t *argvlen) RW_NODISCARD;
 
+/* Writes queued commands to the socket now instead of at the next loop turn. */
+void rw_link_flush(struct rw_link *link);
+
 /* Drops the connection (its commands end with NULL replies) and reconnects. */
 void rw_link_reset(struct rw_link *link, const char *why);
 

@@ -27,6 +27,7 @@ struct rw_entry {
     const char *event; /* the `event` field, or NULL when absent */
     size_t event_len;
     bool bad_id; /* the id is not MS-SEQ: dead-lettered as bad_entry_id */
+    size_t pos;  /* position in the reply: keeps the merge stable */
 };
 
 struct rw_batch {

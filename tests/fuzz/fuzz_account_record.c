@@ -16,7 +16,7 @@
 #include "renewald/account_store.h"
 #include "renewald/timeutil.h"
 
-#define NSLOTS 6
+#define NSLOTS      6
 #define FINGERPRINT 1234u
 
 static void check(int ok)

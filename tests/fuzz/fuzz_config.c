@@ -102,7 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         perror(confpath);
         abort();
     }
-    if ((size && fwrite(data, 1, size, f) != size) | (fclose(f) != 0)) {
+    bool written = size == 0 || fwrite(data, 1, size, f) == size;
+    if (fclose(f) != 0 || !written) {
         perror(confpath);
         abort();
     }

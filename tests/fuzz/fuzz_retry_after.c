@@ -6,7 +6,7 @@
  * including the extremes, and checked against retry.h: success gives
  * 0..RW_RETRY_AFTER_CAP_MS, failure leaves the output alone, the clock does
  * not change whether the value parses, and a later clock never gives a longer
- * delay.
+ * delay (except for RFC 850 dates, whose century depends on the clock).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* Increasing clocks: the extremes, the epoch, 1994 (the RFC's example), now-ish. */
-    static const int64_t clocks[] = {
-        INT64_MIN, -INT64_C(62135596800000), 0, INT64_C(784111777000), INT64_C(1763632800000),
-        INT64_C(253402300799999), INT64_MAX,
-    };
+    static const int64_t clocks[] = {INT64_MIN,
+                                     -INT64_C(62135596800000),
+                                     0,
+                                     INT64_C(784111777000),
+                                     INT64_C(1763632800000),
+                                     INT64_C(253402300799999),
+                                     INT64_MAX};
     enum { NCLOCKS = sizeof clocks / sizeof clocks[0] };
     /* Copied so that a read past SIZE is an ASan report. */
     char *s = malloc(size ? size : 1);
@@ -36,6 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size)
         memcpy(s, data, size);
 
+    /* RFC 850's two-digit year is read relative to the clock (up to 50 years
+     * ahead), so a later clock can move the date a century later. */
+    const bool two_digit_year = memchr(s, '-', size) != NULL;
     bool ok[NCLOCKS];
     int64_t out[NCLOCKS];
     for (int i = 0; i < NCLOCKS; i++) {
@@ -46,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else
             check(out[i] == INT64_C(-12345));
         check(ok[i] == ok[0]);
-        if (i > 0 && ok[i])
+        if (i > 0 && ok[i] && !two_digit_year)
             check(out[i] <= out[i - 1]);
     }
     /* Delta-seconds do not depend on the clock. */
