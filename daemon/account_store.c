@@ -20,6 +20,7 @@ struct intern_ent {
 
 struct rw_store {
     struct rw_account **tab; /* power-of-two capacity, linear probing */
+    uint8_t *tags;           /* per slot: 0 empty, else 0x80 | 7 bits of the hash */
     size_t cap, count;
     size_t nslots;
     uint64_t seed;
@@ -84,6 +85,7 @@ struct rw_store *rw_store_new(size_t nslots)
     st->seed = random_seed();
     st->cap = MIN_CAP;
     st->tab = rw_xcalloc(st->cap, sizeof(*st->tab));
+    st->tags = rw_xcalloc(st->cap, 1);
     st->icap = 16;
     st->itab = rw_xcalloc(st->icap, sizeof(*st->itab));
     return st;
@@ -100,6 +102,7 @@ void rw_store_free(struct rw_store *st)
         }
     }
     free(st->tab);
+    free(st->tags);
     for (size_t i = 0; i < st->icap; i++)
         free(st->itab[i].s);
     free(st->itab);
@@ -118,14 +121,27 @@ size_t rw_store_count(const struct rw_store *st)
 }
 
 /* The table index holding ID, or the empty index where it would go. */
+static uint8_t tag_of(uint64_t h)
+{
+    return (uint8_t)(0x80u | (h >> 57));
+}
+
+/* The slot of ID, or the empty slot where it would go.  Accounts are only
+ * dereferenced when their tag matches: a probe costs about one cache miss. */
 static size_t probe(const struct rw_store *st, const char *id, size_t len, uint64_t h)
 {
     size_t mask = st->cap - 1;
     size_t i = (size_t)h & mask;
+    uint8_t tag = tag_of(h);
     for (;;) {
-        const struct rw_account *a = st->tab[i];
-        if (!a || (a->id_len == len && memcmp(a->id, id, len) == 0))
+        uint8_t t = st->tags[i];
+        if (t == 0)
             return i;
+        if (t == tag) {
+            const struct rw_account *a = st->tab[i];
+            if (a->id_len == len && memcmp(a->id, id, len) == 0)
+                return i;
+        }
         i = (i + 1) & mask;
     }
 }
@@ -133,15 +149,22 @@ static size_t probe(const struct rw_store *st, const char *id, size_t len, uint6
 static void grow(struct rw_store *st)
 {
     struct rw_account **old = st->tab;
+    uint8_t *old_tags = st->tags;
     size_t ocap = st->cap;
     st->cap *= 2;
     st->tab = rw_xcalloc(st->cap, sizeof(*st->tab));
+    st->tags = rw_xcalloc(st->cap, 1);
     for (size_t i = 0; i < ocap; i++) {
         struct rw_account *a = old[i];
-        if (a)
-            st->tab[probe(st, a->id, a->id_len, hash_bytes(st->seed, a->id, a->id_len))] = a;
+        if (!a)
+            continue;
+        uint64_t h = hash_bytes(st->seed, a->id, a->id_len);
+        size_t j = probe(st, a->id, a->id_len, h);
+        st->tab[j] = a;
+        st->tags[j] = tag_of(h);
     }
     free(old);
+    free(old_tags);
 }
 
 struct rw_account *rw_store_find(const struct rw_store *st, const char *id, size_t len)
@@ -192,6 +215,7 @@ struct rw_account *rw_store_upsert(struct rw_store *st, const char *id, size_t l
     memcpy(a->id, id, len);
     a->id[len] = '\0';
     st->tab[i] = a;
+    st->tags[i] = tag_of(h);
     st->count++;
     if (created)
         *created = true;
@@ -297,7 +321,8 @@ void rw_store_clear_dirty(struct rw_store *st)
 size_t rw_store_memory(const struct rw_store *st)
 {
     size_t n = malloc_usable_size((void *)st) + malloc_usable_size(st->tab) +
-               malloc_usable_size(st->itab) + malloc_usable_size(st->dirty);
+               malloc_usable_size(st->tags) + malloc_usable_size(st->itab) +
+               malloc_usable_size(st->dirty);
     for (size_t i = 0; i < st->cap; i++) {
         const struct rw_account *a = st->tab[i];
         if (a)

@@ -2,7 +2,7 @@
  * event.c - the `event` field of a stream entry to struct rw_event (SPEC §1).
  *
  * Checks run in a fixed order and the first failure is the reason, so the same
- * bytes always get the same reason:
+ * bytes always get the same reason (out_of_memory aside: see parse_guarded):
  *   1. json      invalid_json   (jansson rejects it: syntax, bad UTF-8, \u0000,
  *                                duplicate keys, nesting, trailing bytes,
  *                                numbers jansson cannot represent)
@@ -15,7 +15,8 @@
  *                bad_seats, bad_renewal_date, in that order
  *
  * This runs once per event: no allocation of our own, strings are copied into
- * the caller's fixed buffers.
+ * the caller's fixed buffers.  When jansson cannot allocate, the reason is
+ * out_of_memory, which is not a dead-letter reason: the caller stops.
  */
 #include "renewald/event.h"
 
@@ -32,6 +33,48 @@ const char *const rw_event_reasons[] = {
     "bad_value",     "bad_name",         "bad_owner",    "bad_tier",   "bad_arr",
     "bad_seats",     "bad_renewal_date", NULL,
 };
+
+const char rw_event_oom_reason[] = "out_of_memory";
+
+/*
+ * jansson's allocator during json_loadb: the caller's (the pipeline's arena, or
+ * malloc), except that once one allocation fails every later one fails too and
+ * the parse is marked.  jansson 2.14 does not report running out of memory: it
+ * returns NULL without json_error_out_of_memory, or, when its lexer buffer
+ * cannot grow, drops the byte and carries on, so a parse "succeeds" with a
+ * string cut short, or reads past the buffer if the next allocation succeeds.
+ * jansson's allocator is process-wide, so this state is too.
+ */
+static struct {
+    json_malloc_t malloc_fn;
+    json_free_t free_fn;
+    bool failed;
+} guard;
+
+static void *guarded_malloc(size_t n)
+{
+    void *p = guard.failed ? NULL : guard.malloc_fn(n);
+    if (p == NULL)
+        guard.failed = true; /* jansson never asks for 0 bytes */
+    return p;
+}
+
+/* json_loadb, or NULL with *OOM set when an allocation failed (the JSON may be fine). */
+static json_t *parse_guarded(const char *data, size_t len, bool *oom)
+{
+    json_get_alloc_funcs(&guard.malloc_fn, &guard.free_fn);
+    guard.failed = false;
+    json_set_alloc_funcs(guarded_malloc, guard.free_fn);
+    /* Scalars and arrays parse (JSON_DECODE_ANY) so they get not_object, not invalid_json. */
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+    json_set_alloc_funcs(guard.malloc_fn, guard.free_fn);
+    *oom = guard.failed;
+    if (*oom) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
 
 /* C0, DEL, or C1 (U+0080..U+009F, "\xC2\x80".."\xC2\x9F" in the UTF-8 jansson validated). */
 static bool has_control(const char *s, size_t len)
@@ -233,8 +276,10 @@ static const char *parse_root(const json_t *root, struct rw_entry_id entry_id, i
 const char *rw_event_parse(struct rw_entry_id entry_id, const char *data, size_t len,
                            int64_t now_ms, bool reject_future, struct rw_event *out)
 {
-    /* Scalars and arrays parse (JSON_DECODE_ANY) so they get not_object, not invalid_json. */
-    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+    bool oom;
+    json_t *root = parse_guarded(data, len, &oom);
+    if (oom)
+        return rw_event_oom_reason;
     if (root == NULL)
         return "invalid_json";
 

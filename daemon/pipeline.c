@@ -2,6 +2,7 @@
 #include "renewald/pipeline.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,7 +237,13 @@ static const char *judge(struct renewald *d, const struct rw_entry *e, int64_t w
         return SKIP;
     if (!e->event)
         return "missing_event";
-    return rw_event_parse(e->id, e->event, e->event_len, wall, d->cfg->clock == RW_CLOCK_WALL, ev);
+    const char *verdict =
+        rw_event_parse(e->id, e->event, e->event_len, wall, d->cfg->clock == RW_CLOCK_WALL, ev);
+    if (verdict == rw_event_oom_reason) { /* fatal, like rw_xmalloc: never dead-letter it */
+        fputs("renewald: out of memory parsing an event\n", stderr);
+        abort();
+    }
+    return verdict;
 }
 
 /* The least advanced event time among streams that still have a backlog. */

@@ -47,12 +47,19 @@ struct rw_event {
  *   invalid_json, not_object, missing_account, bad_account, missing_type,
  *   bad_type, bad_ts, future_ts, bad_value, bad_name, bad_owner, bad_tier,
  *   bad_arr, bad_seats, bad_renewal_date
- * (the reader itself uses missing_event and bad_entry_id).
+ * (the reader itself uses missing_event and bad_entry_id), or
+ * rw_event_oom_reason ("out_of_memory") when jansson could not allocate: that
+ * is no verdict on the event, which must not be dead-lettered; running out of
+ * memory is fatal, so the caller stops the daemon.
  */
 const char *rw_event_parse(struct rw_entry_id entry_id, const char *data, size_t len,
                            int64_t now_ms, bool reject_future, struct rw_event *out) RW_NODISCARD;
 
-/* Every reason rw_event_parse and the reader can give, NULL-terminated (for metrics). */
+/* "out_of_memory": compare the result by pointer.  Not in rw_event_reasons. */
+extern const char rw_event_oom_reason[];
+
+/* Every dead-letter reason rw_event_parse and the reader can give, NULL-terminated
+ * (for metrics). */
 extern const char *const rw_event_reasons[];
 
 #endif
