@@ -183,11 +183,36 @@ static size_t slots_offset(size_t id_len)
     return (off + sizeof(double) - 1) & ~(sizeof(double) - 1);
 }
 
+uint64_t rw_store_hash(const struct rw_store *st, const char *id, size_t len)
+{
+    uint64_t h = hash_bytes(st->seed, id, len);
+    size_t i = (size_t)h & (st->cap - 1);
+    __builtin_prefetch(&st->tags[i]);
+    __builtin_prefetch(&st->tab[i]);
+    return h;
+}
+
+void rw_store_prefetch(const struct rw_store *st, const char *id, size_t len, uint64_t h)
+{
+    (void)id;
+    (void)len;
+    size_t i = (size_t)h & (st->cap - 1);
+    if (st->tags[i] == tag_of(h) && st->tab[i])
+        __builtin_prefetch(st->tab[i]);
+}
+
 struct rw_account *rw_store_upsert(struct rw_store *st, const char *id, size_t len, bool *created)
 {
     if (len == 0 || len > RW_ACCOUNT_MAX)
         return NULL;
-    uint64_t h = hash_bytes(st->seed, id, len);
+    return rw_store_upsert_hashed(st, id, len, hash_bytes(st->seed, id, len), created);
+}
+
+struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, size_t len,
+                                          uint64_t h, bool *created)
+{
+    if (len == 0 || len > RW_ACCOUNT_MAX)
+        return NULL;
     size_t i = probe(st, id, len, h);
     if (st->tab[i]) {
         if (created)

@@ -115,6 +115,7 @@ struct flight {
     struct flight *next;
     uint64_t seq;
     struct strlist jobs; /* id, json pairs to hand to the outbox */
+    struct rw_counts counts;
 };
 
 struct rw_commit {
@@ -126,6 +127,7 @@ struct rw_commit {
     struct strlist alerts;  /* serialised alerts */
     struct strlist jobs;    /* job id, job json pairs */
     size_t nacks;
+    struct rw_counts counts; /* of the pending write */
     struct flight *flights, **flights_tail;
     size_t in_flight;
     /* Reused at every flush. */
@@ -152,6 +154,7 @@ static void clear_pending(struct rw_commit *c)
     sl_clear(&c->alerts);
     sl_clear(&c->jobs);
     c->nacks = 0;
+    memset(&c->counts, 0, sizeof c->counts);
 }
 
 static void drop_flights(struct rw_commit *c)
@@ -240,6 +243,11 @@ void rw_commit_alert(struct rw_commit *c, const char *alert_id, json_t *alert, u
     json_decref(alert);
 }
 
+struct rw_counts *rw_commit_counts(struct rw_commit *c)
+{
+    return &c->counts;
+}
+
 bool rw_commit_pending(const struct rw_commit *c)
 {
     size_t ndirty = 0;
@@ -290,6 +298,7 @@ static void on_committed(struct rw_link *link, redisReply *reply, void *arg)
     }
     d->commit_seq = f->seq;
     d->metrics.commits_total++;
+    rw_metrics_add(&d->metrics, &f->counts);
     for (size_t i = 0; i + 1 < f->jobs.n; i += 2)
         rw_outbox_add(d->outbox, f->jobs.arena + f->jobs.off[i], f->jobs.len[i],
                       f->jobs.arena + f->jobs.off[i + 1], f->jobs.len[i + 1], 0);
@@ -395,6 +404,7 @@ void rw_commit_flush(struct rw_commit *c)
     struct flight *f = rw_xcalloc(1, sizeof *f);
     f->seq = seq;
     f->jobs = c->jobs; /* moves the job list into the flight */
+    f->counts = c->counts;
     memset(&c->jobs, 0, sizeof c->jobs);
     clear_pending(c);
 

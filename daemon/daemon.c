@@ -176,8 +176,9 @@ static void start_sliced_sweep(struct renewald *d)
 void rw_daemon_after_batch(struct renewald *d)
 {
     const struct rw_config *cfg = d->cfg;
-    if (cfg->clock == RW_CLOCK_EVENT || d->catching_up) {
-        /* Replay time: sweep synchronously so bands evolve as they would have. */
+    if ((cfg->clock == RW_CLOCK_EVENT || d->catching_up) && d->event_now_ms != RW_NO_TIME) {
+        /* Replay time: sweep synchronously so bands evolve as they would have
+         * (there is no replay time before the first event). */
         int64_t interval = cfg->sweep_interval_ms;
         if (d->catching_up && interval < CATCHUP_SWEEP_MIN_MS)
             interval = CATCHUP_SWEEP_MIN_MS;

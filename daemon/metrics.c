@@ -14,14 +14,21 @@ static const double latency_bounds[RW_LATENCY_BUCKETS] = {0.005, 0.01, 0.025, 0.
                                                           0.5,   1,    2.5,   5,    10,  30};
 static const char *const outcome_names[RW_DELIVERY_OUTCOMES] = {"success", "retry", "dead"};
 
-void rw_metrics_invalid(struct rw_metrics *m, const char *reason)
+int rw_metrics_reason_index(const char *reason)
 {
-    for (int i = 0; i < RW_METRICS_MAX_REASONS && rw_event_reasons[i]; i++) {
-        if (strcmp(rw_event_reasons[i], reason) == 0) {
-            m->events_invalid[i]++;
-            return;
-        }
-    }
+    for (int i = 0; i < RW_METRICS_MAX_REASONS && rw_event_reasons[i]; i++)
+        if (strcmp(rw_event_reasons[i], reason) == 0)
+            return i;
+    return -1;
+}
+
+void rw_metrics_add(struct rw_metrics *m, const struct rw_counts *c)
+{
+    m->events_total += c->events;
+    for (int i = 0; i < RW_METRICS_MAX_REASONS; i++)
+        m->events_invalid[i] += c->invalid[i];
+    for (int k = 0; k < RW_ALERT_KIND_COUNT; k++)
+        m->alerts_total[k] += c->alerts[k];
 }
 
 void rw_metrics_delivery(struct rw_metrics *m, int sink, int outcome, double latency_s)

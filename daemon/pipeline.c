@@ -35,7 +35,7 @@ static void emit_alert(void *arg, const char *alert_id, json_t *alert, const str
     uint32_t sinks = rw_route_sinks(d->cfg, &ra);
     rw_info("alert created id=%s kind=%s account=%s band=%s", alert_id, rw_alert_kind_name(kind),
             a->id, rw_band_name((enum rw_band)a->band));
-    d->metrics.alerts_total[kind]++;
+    rw_commit_counts(d->commit)->alerts[kind]++;
     rw_commit_alert(d->commit, alert_id, alert, sinks);
 }
 
@@ -97,10 +97,12 @@ static void merge_metadata(struct renewald *d, struct rw_account *a, const struc
     }
 }
 
-static void apply_event(struct renewald *d, const struct rw_event *ev, int64_t wall_ms)
+static void apply_event(struct renewald *d, const struct rw_event *ev, uint64_t hash,
+                        int64_t wall_ms)
 {
     bool created;
-    struct rw_account *a = rw_store_upsert(d->store, ev->account, ev->account_len, &created);
+    struct rw_account *a =
+        rw_store_upsert_hashed(d->store, ev->account, ev->account_len, hash, &created);
     if (created)
         rw_scorer_reset(d->scorer, a->agg);
     if (ev->is_account)
@@ -117,7 +119,7 @@ static void apply_event(struct renewald *d, const struct rw_event *ev, int64_t w
     rw_store_mark_dirty(d->store, a);
     if (d->event_now_ms == RW_NO_TIME || ts > d->event_now_ms)
         d->event_now_ms = ts;
-    d->metrics.events_total++;
+    rw_commit_counts(d->commit)->events++;
 }
 
 /* Under the wall clock: is this batch part of a backlog (SPEC §6)?  Returns true
@@ -149,6 +151,7 @@ struct cand {
     size_t id_len;
     const char *verdict; /* NULL: a valid event; SKIP: a replay; else a dead-letter reason */
     const struct rw_event *ev;
+    uint64_t hash;   /* of the account id in the store (valid events) */
     const char *raw; /* the original event bytes (dead letters) */
     size_t raw_len;
     bool hold;
@@ -213,6 +216,15 @@ bool rw_pipeline_holding(const struct rw_pipeline *p, int stream)
 bool rw_pipeline_holding_any(const struct rw_pipeline *p)
 {
     return p->nheld > 0;
+}
+
+void rw_pipeline_release_held(struct renewald *d)
+{
+    struct rw_pipeline *p = d->pipeline;
+    for (int s = 0; s < RW_MAX_STREAMS; s++)
+        p->drained[s] = true;
+    struct rw_batch empty = {.newest_id_ms = INT64_MIN};
+    rw_pipeline_process(d, &empty);
 }
 
 static struct cand *push_cand(struct rw_pipeline *p, size_t *n)
@@ -303,8 +315,16 @@ void rw_pipeline_process(struct renewald *d, const struct rw_batch *b)
     for (size_t i = 0; i < p->nheld; i++) {
         const struct held *h = &p->held[i];
         struct cand *c = push_cand(p, &n);
-        *c = (struct cand){h->stream, h->id,      h->id_str, strlen(h->id_str), h->verdict, &h->ev,
-                           h->raw,    h->raw_len, false};
+        *c = (struct cand){.stream = h->stream,
+                           .id = h->id,
+                           .id_str = h->id_str,
+                           .id_len = strlen(h->id_str),
+                           .verdict = h->verdict,
+                           .ev = &h->ev,
+                           .raw = h->raw,
+                           .raw_len = h->raw_len};
+        if (!c->verdict)
+            c->hash = rw_store_hash(d->store, h->ev.account, h->ev.account_len);
     }
     int64_t newest_ts = RW_NO_TIME;
     rw_json_arena_enter();
@@ -318,6 +338,8 @@ void rw_pipeline_process(struct renewald *d, const struct rw_batch *b)
         c->ev = &p->events[i];
         c->verdict = judge(d, e, wall, &p->events[i]);
         rw_json_arena_reset();
+        if (!c->verdict) /* start fetching its table slot now; used in the apply pass */
+            c->hash = rw_store_hash(d->store, c->ev->account, c->ev->account_len);
         c->raw = e->event;
         c->raw_len = e->event_len;
         if (!c->verdict && (newest_ts == RW_NO_TIME || p->events[i].ts_ms > newest_ts))
@@ -343,6 +365,10 @@ void rw_pipeline_process(struct renewald *d, const struct rw_batch *b)
     size_t last_admitted_len[RW_MAX_STREAMS] = {0};
     for (size_t i = 0; i < n; i++) {
         const struct cand *c = &p->cands[i];
+        /* The account a few events ahead: its slot is cached since pass 1. */
+        if (i + 4 < n && !p->cands[i + 4].verdict && !p->cands[i + 4].hold)
+            rw_store_prefetch(d->store, p->cands[i + 4].ev->account,
+                              p->cands[i + 4].ev->account_len, p->cands[i + 4].hash);
         if (c->hold)
             continue;
         rw_commit_ack(d->commit, c->stream, c->id_str, c->id_len);
@@ -353,12 +379,14 @@ void rw_pipeline_process(struct renewald *d, const struct rw_batch *b)
         if (c->verdict) {
             rw_log_rl(RW_LOG_WARN, "dead-lettered entry stream=%s id=%.*s reason=%s",
                       cfg->streams[c->stream], (int)c->id_len, c->id_str, c->verdict);
-            rw_metrics_invalid(&d->metrics, c->verdict);
+            int reason = rw_metrics_reason_index(c->verdict);
+            if (reason >= 0)
+                rw_commit_counts(d->commit)->invalid[reason]++;
             rw_commit_dead(d->commit, c->stream, c->id_str, c->id_len, c->verdict, c->raw,
                            c->raw_len);
             continue;
         }
-        apply_event(d, c->ev, wall);
+        apply_event(d, c->ev, c->hash, wall);
     }
     for (int s = 0; s < cfg->nstreams; s++)
         if (last_admitted_str[s])

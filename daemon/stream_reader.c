@@ -234,12 +234,11 @@ static void on_read(struct rw_link *link, redisReply *reply, void *arg)
     } else if (!pending) {
         d->metrics.stream_lag_s = 0;
     }
-    /* An empty read matters too: it ends a catch-up and releases held entries. */
-    if (b->n > 0 || !pending) {
-        rw_pipeline_process(d, b);
-        rw_daemon_after_batch(d);
-        rw_commit_flush(d->commit);
-    }
+    /* Every read goes through the pipeline, an empty one too: it tells which
+     * streams are drained (releasing held entries) and ends a catch-up. */
+    rw_pipeline_process(d, b);
+    rw_daemon_after_batch(d);
+    rw_commit_flush(d->commit);
     if (d->phase == RW_PHASE_ACTIVE)
         rw_reader_kick(r);
 }
@@ -282,8 +281,20 @@ void rw_reader_kick(struct rw_reader *r)
     for (int s = 0; s < cfg->nstreams; s++)
         if (r->requested[s])
             argv[argc++] = r->pending_phase ? r->cursor[s] : ">";
-    if (nstreams == 0)
+    if (nstreams == 0) {
+        /* Only streams with held entries are left to read: no other stream can
+         * still move the watermark, so release them rather than wait forever. */
+        if (r->pending_phase) {
+            r->pending_phase = false;
+        } else {
+            rw_pipeline_release_held(d);
+            rw_daemon_after_batch(d);
+            rw_commit_flush(d->commit);
+        }
+        if (d->phase == RW_PHASE_ACTIVE && !rw_pipeline_holding_any(d->pipeline))
+            rw_reader_kick(r);
         return;
+    }
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     struct rw_call *call = rw_call_new(d, NULL, 0);

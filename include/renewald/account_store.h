@@ -54,6 +54,17 @@ struct rw_account *rw_store_find(const struct rw_store *st, const char *id, size
  */
 struct rw_account *rw_store_upsert(struct rw_store *st, const char *id, size_t len, bool *created);
 
+/*
+ * Batch helpers: rw_store_hash gives the hash of an id (for one batch: the
+ * seed is the store's) and prefetches its table slot; rw_store_prefetch
+ * fetches the account of an id whose slot is already cached.  Both are only
+ * hints; rw_store_upsert_hashed is rw_store_upsert with the hash given.
+ */
+uint64_t rw_store_hash(const struct rw_store *st, const char *id, size_t len);
+void rw_store_prefetch(const struct rw_store *st, const char *id, size_t len, uint64_t h);
+struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, size_t len,
+                                          uint64_t h, bool *created);
+
 /* Iterates every account: start with *CURSOR = 0; NULL at the end.  Stable
  * while no account is added; an account added during a pass may be missed. */
 struct rw_account *rw_store_next(const struct rw_store *st, size_t *cursor);

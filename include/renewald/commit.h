@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "renewald/common.h"
+#include "renewald/metrics.h"
 
 struct renewald;
 struct rw_commit;
@@ -36,6 +37,11 @@ void rw_commit_dead(struct rw_commit *c, int stream, const char *id, size_t id_l
                     const char *reason, const char *event, size_t event_len);
 /* Appends an alert created by this commit and a delivery job for each sink in SINKS. */
 void rw_commit_alert(struct rw_commit *c, const char *alert_id, json_t *alert, uint32_t sinks);
+
+/* Counters of what the pending write carries (events applied, dead letters,
+ * alerts); they reach the metrics only when that write lands, so work redone
+ * after a reset is not counted twice. */
+struct rw_counts *rw_commit_counts(struct rw_commit *c);
 
 /* Something is waiting to be written (accounts, acks, dead letters, alerts). */
 bool rw_commit_pending(const struct rw_commit *c);

@@ -32,11 +32,20 @@ struct rw_metrics {
     int64_t outbox_depth;
 };
 
+/* Counts that become true only when the commit carrying them lands. */
+struct rw_counts {
+    uint64_t events;
+    uint64_t invalid[RW_METRICS_MAX_REASONS];
+    uint64_t alerts[RW_ALERT_KIND_COUNT];
+};
+/* Adds C to M (a commit landed). */
+void rw_metrics_add(struct rw_metrics *m, const struct rw_counts *c);
+/* Index of a dead-letter reason in rw_event_reasons, or -1. */
+int rw_metrics_reason_index(const char *reason);
+
 struct evbuffer;
 struct renewald;
 
-/* Counts one dead-lettered entry by its reason string. */
-void rw_metrics_invalid(struct rw_metrics *m, const char *reason);
 /* Records one finished delivery of sink index SINK. */
 void rw_metrics_delivery(struct rw_metrics *m, int sink, int outcome, double latency_s);
 /* Writes the whole exposition of D's metrics and gauges into OUT. */

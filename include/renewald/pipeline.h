@@ -27,6 +27,8 @@ void rw_pipeline_reset(struct rw_pipeline *p);
 /* True while STREAM has held entries: the reader must not read it. */
 bool rw_pipeline_holding(const struct rw_pipeline *p, int stream);
 bool rw_pipeline_holding_any(const struct rw_pipeline *p);
+/* Processes every held entry now (no stream can move the watermark any more). */
+void rw_pipeline_release_held(struct renewald *d);
 
 /*
  * Applies B to the daemon's store and pending commit: every entry of a stream
