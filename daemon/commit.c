@@ -130,6 +130,10 @@ struct rw_commit {
     struct rw_counts counts; /* of the pending write */
     struct flight *flights, **flights_tail;
     size_t in_flight;
+    /* Commits whose reply was lost with the connection: they may have landed. */
+    struct rw_counts *limbo_counts;
+    uint64_t *limbo_seq;
+    size_t nlimbo, limbocap;
     /* Reused at every flush. */
     struct strlist args;
     const char **argv;
@@ -162,6 +166,13 @@ static void drop_flights(struct rw_commit *c)
     while (c->flights) {
         struct flight *f = c->flights;
         c->flights = f->next;
+        if (c->nlimbo == c->limbocap) {
+            c->limbocap = c->limbocap ? c->limbocap * 2 : 4;
+            c->limbo_counts = rw_xrealloc(c->limbo_counts, c->limbocap * sizeof *c->limbo_counts);
+            c->limbo_seq = rw_xrealloc(c->limbo_seq, c->limbocap * sizeof *c->limbo_seq);
+        }
+        c->limbo_counts[c->nlimbo] = f->counts;
+        c->limbo_seq[c->nlimbo++] = f->seq;
         sl_free(&f->jobs);
         free(f);
     }
@@ -188,6 +199,8 @@ void rw_commit_free(struct rw_commit *c)
     sl_free(&c->alerts);
     sl_free(&c->jobs);
     sl_free(&c->args);
+    free(c->limbo_counts);
+    free(c->limbo_seq);
     free(c->argv);
     free(c->argvlen);
     free(c);
@@ -241,6 +254,14 @@ void rw_commit_alert(struct rw_commit *c, const char *alert_id, json_t *alert, u
         json_decref(job);
     }
     json_decref(alert);
+}
+
+void rw_commit_settle(struct rw_commit *c, uint64_t landed_seq)
+{
+    for (size_t i = 0; i < c->nlimbo; i++)
+        if (c->limbo_seq[i] <= landed_seq)
+            rw_metrics_add(&c->d->metrics, &c->limbo_counts[i]);
+    c->nlimbo = 0;
 }
 
 struct rw_counts *rw_commit_counts(struct rw_commit *c)

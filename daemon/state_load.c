@@ -189,6 +189,7 @@ static void on_meta(struct rw_link *link, redisReply *reply, void *arg)
     if (reply->elements == 0 && ld->groups_created > 0)
         rw_warn("no saved state in redis: reading every stream from its start "
                 "(first start, or redis lost its data)");
+    rw_commit_settle(d->commit, d->commit_seq);
     rw_commit_reset(d->commit, d->commit_seq);
     ld->step = STEP_STATE;
     strcpy(ld->cursor, "0");

@@ -43,6 +43,11 @@ void rw_commit_alert(struct rw_commit *c, const char *alert_id, json_t *alert, u
  * after a reset is not counted twice. */
 struct rw_counts *rw_commit_counts(struct rw_commit *c);
 
+/* After a reset, the commits whose replies were lost are settled against the
+ * sequence number Redis holds: those at or below LANDED_SEQ landed, and their
+ * counts reach the metrics now. */
+void rw_commit_settle(struct rw_commit *c, uint64_t landed_seq);
+
 /* Something is waiting to be written (accounts, acks, dead letters, alerts). */
 bool rw_commit_pending(const struct rw_commit *c);
 /* Sends the pending write (with the store's dirty accounts and the meta) if any. */
