@@ -340,20 +340,11 @@ static void on_request(struct evhttp_request *req, void *arg)
 struct rw_api *rw_api_new(struct renewald *d, const char *listen)
 {
     char host[64];
-    const char *colon = strrchr(listen, ':');
-    size_t hl = colon ? (size_t)(colon - listen) : 0;
-    const char *h = listen;
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    int64_t port;
-    if (!colon || hl == 0 || hl >= sizeof host || !rw_parse_int64(colon + 1, 0, 65535, &port)) {
+    int port;
+    if (!rw_split_host_port(listen, host, sizeof host, 0, &port)) {
         rw_error("bad http listen address listen=%s", listen);
         return NULL;
     }
-    memcpy(host, h, hl);
-    host[hl] = '\0';
     struct rw_api *api = rw_xcalloc(1, sizeof *api);
     api->d = d;
     api->http = evhttp_new(d->base);

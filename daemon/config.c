@@ -746,3 +746,11 @@ char *rw_config_key(const struct rw_config *cfg, const char *suffix)
 {
     return rw_xasprintf("%s%s", cfg->prefix, suffix);
 }
+
+int rw_config_stream_index(const struct rw_config *cfg, const char *name, size_t len)
+{
+    for (int i = 0; i < cfg->nstreams; i++)
+        if (strlen(cfg->streams[i]) == len && memcmp(cfg->streams[i], name, len) == 0)
+            return i;
+    return -1;
+}

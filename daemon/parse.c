@@ -221,3 +221,23 @@ int rw_split_list(char *s, char **items, int max)
     }
     return n;
 }
+
+bool rw_split_host_port(const char *addr, char *host, size_t hostcap, int min_port, int *port)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon)
+        return false;
+    const char *h = addr;
+    size_t hl = (size_t)(colon - addr);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    int64_t p;
+    if (hl == 0 || hl >= hostcap || !rw_parse_int64(colon + 1, min_port, 65535, &p))
+        return false;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (int)p;
+    return true;
+}

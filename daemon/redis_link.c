@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "renewald/log.h"
+#include "renewald/parse.h"
 
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 5000
@@ -173,30 +174,6 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         schedule_reconnect(link);
 }
 
-/* Splits "HOST:PORT" / "[V6]:PORT" into HOST and PORT; false when malformed. */
-static bool split_address(const char *addr, char *host, size_t hostcap, int *port)
-{
-    const char *colon = strrchr(addr, ':');
-    if (!colon)
-        return false;
-    const char *h = addr;
-    size_t hl = (size_t)(colon - addr);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= hostcap)
-        return false;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || p <= 0 || p > 65535)
-        return false;
-    *port = (int)p;
-    return true;
-}
-
 static void do_connect(struct rw_link *link)
 {
     const char *addr = link->address;
@@ -206,7 +183,7 @@ static void do_connect(struct rw_link *link)
     } else {
         char host[64];
         int port;
-        if (!split_address(addr, host, sizeof host, &port)) {
+        if (!rw_split_host_port(addr, host, sizeof host, 1, &port)) {
             rw_error("bad redis address link=%s", link->name);
             schedule_reconnect(link);
             return;

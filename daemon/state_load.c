@@ -110,14 +110,6 @@ static void on_claim(struct rw_link *link, redisReply *reply, void *arg)
     next(d, ld);
 }
 
-static int stream_index(const struct rw_config *cfg, const char *name, size_t len)
-{
-    for (int i = 0; i < cfg->nstreams; i++)
-        if (strlen(cfg->streams[i]) == len && memcmp(cfg->streams[i], name, len) == 0)
-            return i;
-    return -1;
-}
-
 static bool is_pairs(const redisReply *r)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0)
@@ -142,7 +134,7 @@ static void on_applied(struct rw_link *link, redisReply *reply, void *arg)
     }
     for (size_t i = 0; i < reply->elements; i += 2) {
         const redisReply *k = reply->element[i], *v = reply->element[i + 1];
-        int s = stream_index(d->cfg, k->str, k->len);
+        int s = rw_config_stream_index(d->cfg, k->str, k->len);
         if (s >= 0 && !rw_applied_restore(&d->applied, s, v->str, v->len))
             rw_warn("ignoring a malformed last-applied id stream=%s", d->cfg->streams[s]);
     }

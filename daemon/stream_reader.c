@@ -35,14 +35,6 @@ static struct rw_entry *batch_push(struct rw_batch *b)
     return &b->entries[b->n++];
 }
 
-static int stream_index(const struct rw_config *cfg, const char *name, size_t len)
-{
-    for (int i = 0; i < cfg->nstreams; i++)
-        if (strlen(cfg->streams[i]) == len && memcmp(cfg->streams[i], name, len) == 0)
-            return i;
-    return -1;
-}
-
 /* Fills E from one [id, [field, value, ...]] element; false when malformed. */
 static bool parse_entry(const redisReply *item, int stream, struct rw_entry *e)
 {
@@ -104,7 +96,7 @@ bool rw_batch_from_reply(const redisReply *reply, const struct rw_config *cfg, i
         if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
             s->element[0]->type != REDIS_REPLY_STRING || s->element[1]->type != REDIS_REPLY_ARRAY)
             goto bad;
-        int stream = stream_index(cfg, s->element[0]->str, s->element[0]->len);
+        int stream = rw_config_stream_index(cfg, s->element[0]->str, s->element[0]->len);
         if (stream < 0)
             goto bad;
         const redisReply *items = s->element[1];

@@ -146,6 +146,9 @@ void rw_config_free(struct rw_config *cfg);
 void rw_config_restart_keys(const struct rw_config *a, const struct rw_config *b,
                             struct rw_diag *diag);
 
+/* Index of the stream NAME[0..LEN) in cfg->streams, or -1. */
+int rw_config_stream_index(const struct rw_config *cfg, const char *name, size_t len);
+
 /* "<prefix><suffix>", a fresh heap string the caller frees. */
 char *rw_config_key(const struct rw_config *cfg, const char *suffix);
 

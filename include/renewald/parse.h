@@ -16,6 +16,12 @@ bool rw_parse_duration(const char *s, int64_t *out_ms);
 /* "N/s", "N/m", "N/h" (N a positive number) into events per second; "0" or "none" is 0. */
 bool rw_parse_rate(const char *s, double *out_per_s);
 
+/*
+ * Splits "HOST:PORT" or "[V6]:PORT" into HOST (NUL-terminated, at most
+ * HOSTCAP - 1 bytes, brackets removed) and PORT (MIN_PORT..65535).
+ */
+bool rw_split_host_port(const char *addr, char *host, size_t hostcap, int min_port, int *port);
+
 /* Trims ASCII white space at both ends in place; returns S. */
 char *rw_trim(char *s);
 /*
