@@ -207,6 +207,7 @@ struct rw_account *rw_account_decode(struct rw_store *st, const char *id, size_t
     a->last_event_ms = last_event;
     a->ref_ms = ref;
     a->below_since_ms = below_since;
+    rw_store_band_moved(st, a->band, (uint8_t)band);
     a->band = (uint8_t)band;
     a->notified_band = (uint8_t)notified;
     a->band_seq = band_seq;

@@ -22,6 +22,7 @@ struct rw_store {
     struct rw_account **tab; /* power-of-two capacity, linear probing */
     uint8_t *tags;           /* per slot: 0 empty, else 0x80 | 7 bits of the hash */
     size_t cap, count;
+    size_t bands[RW_BAND_COUNT]; /* accounts per band */
     size_t nslots;
     uint64_t seed;
     struct intern_ent *itab;
@@ -183,6 +184,19 @@ static size_t slots_offset(size_t id_len)
     return (off + sizeof(double) - 1) & ~(sizeof(double) - 1);
 }
 
+size_t rw_store_band_count(const struct rw_store *st, int band)
+{
+    return band >= 0 && band < RW_BAND_COUNT ? st->bands[band] : 0;
+}
+
+void rw_store_band_moved(struct rw_store *st, uint8_t from, uint8_t to)
+{
+    if (from == to || from >= RW_BAND_COUNT || to >= RW_BAND_COUNT)
+        return;
+    st->bands[from]--;
+    st->bands[to]++;
+}
+
 uint64_t rw_store_hash(const struct rw_store *st, const char *id, size_t len)
 {
     uint64_t h = hash_bytes(st->seed, id, len);
@@ -242,6 +256,7 @@ struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, s
     st->tab[i] = a;
     st->tags[i] = tag_of(h);
     st->count++;
+    st->bands[RW_BAND_UNKNOWN]++;
     if (created)
         *created = true;
     return a;

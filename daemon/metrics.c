@@ -67,13 +67,8 @@ void rw_metrics_render(const struct renewald *d, struct evbuffer *out)
                             rw_event_reasons[i], (unsigned long long)m->events_invalid[i]);
 
     size_t bands[RW_BAND_COUNT] = {0};
-    if (d->store) {
-        size_t cursor = 0;
-        const struct rw_account *a;
-        while ((a = rw_store_next(d->store, &cursor)) != NULL)
-            if (a->band < RW_BAND_COUNT)
-                bands[a->band]++;
-    }
+    for (int b = 0; d->store && b < RW_BAND_COUNT; b++)
+        bands[b] = rw_store_band_count(d->store, b);
     header(out, "renewald_accounts", "gauge", "Accounts by band.");
     for (int b = 0; b < RW_BAND_COUNT; b++)
         evbuffer_add_printf(out, "renewald_accounts{band=\"%s\"} %zu\n",

@@ -47,8 +47,10 @@ void rw_pipeline_evaluate(struct renewald *d, struct rw_account *a)
         .now_ms = d->now_ms,
         .alerting = rw_daemon_alerting(d),
     };
+    uint8_t band = a->band;
     if (rw_rules_evaluate(&ctx, a, emit_alert, d))
         rw_store_mark_dirty(d->store, a);
+    rw_store_band_moved(d->store, band, a->band);
 }
 
 bool rw_pipeline_sweep(struct renewald *d, size_t *cursor, size_t limit)

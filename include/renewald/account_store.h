@@ -65,6 +65,14 @@ void rw_store_prefetch(const struct rw_store *st, const char *id, size_t len, ui
 struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, size_t len,
                                           uint64_t h, bool *created);
 
+/*
+ * Accounts per band, kept as bands move so that reading them costs nothing:
+ * the store counts a new account as unknown; whoever changes a->band reports
+ * it with rw_store_band_moved.
+ */
+size_t rw_store_band_count(const struct rw_store *st, int band);
+void rw_store_band_moved(struct rw_store *st, uint8_t from, uint8_t to);
+
 /* Iterates every account: start with *CURSOR = 0; NULL at the end.  Stable
  * while no account is added; an account added during a pass may be missed. */
 struct rw_account *rw_store_next(const struct rw_store *st, size_t *cursor);

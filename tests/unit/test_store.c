@@ -522,6 +522,28 @@ static void test_codec_fingerprint_mismatch(void **state)
     rw_store_free(st2);
 }
 
+static void test_band_counts(void **state)
+{
+    (void)state;
+    struct rw_store *st = rw_store_new(1);
+    bool created;
+    struct rw_account *a = rw_store_upsert(st, "a", 1, &created);
+    struct rw_account *b = rw_store_upsert(st, "b", 1, &created);
+    rw_store_upsert(st, "a", 1, &created); /* not new: not counted again */
+    assert_int_equal(rw_store_band_count(st, RW_BAND_UNKNOWN), 2);
+    rw_store_band_moved(st, a->band, RW_BAND_AT_RISK);
+    a->band = RW_BAND_AT_RISK;
+    rw_store_band_moved(st, b->band, RW_BAND_WATCH);
+    b->band = RW_BAND_WATCH;
+    rw_store_band_moved(st, a->band, a->band); /* no move */
+    assert_int_equal(rw_store_band_count(st, RW_BAND_UNKNOWN), 0);
+    assert_int_equal(rw_store_band_count(st, RW_BAND_AT_RISK), 1);
+    assert_int_equal(rw_store_band_count(st, RW_BAND_WATCH), 1);
+    assert_int_equal(rw_store_band_count(st, RW_BAND_HEALTHY), 0);
+    assert_int_equal(rw_store_band_count(st, 99), 0);
+    rw_store_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_codec_invalid_values),
         cmocka_unit_test(test_codec_corrupt),
         cmocka_unit_test(test_codec_fingerprint_mismatch),
+        cmocka_unit_test(test_band_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
