@@ -1,121 +1,196 @@
-/* api.c - evhttp: /healthz, /metrics, /v1/accounts/ID and the worklist. */
+/* api.c - evhttp: /healthz, /metrics, /v1/accounts/ID and the worklist (in slices). */
 #include "renewald/api.h"
 
-#include <sys/queue.h>
-
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <jansson.h>
 #include <math.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "renewald/account_store.h"
-#include "renewald/alert.h"
-#include "renewald/daemon.h"
+#include "renewald/core/account_store.h"
+#include "renewald/core/alert.h"
+#include "renewald/core/jsonw.h"
+#include "renewald/core/parse.h"
+#include "renewald/core/worklist.h"
 #include "renewald/log.h"
-#include "renewald/parse.h"
-#include "renewald/score.h"
-#include "renewald/timeutil.h"
 
 #define MAX_HEADERS_SIZE 8192
-#define MAX_BODY_SIZE    1024
+#define MAX_BODY_SIZE    4096
 #define IDLE_TIMEOUT_S   30
-#define WORKLIST_DEFAULT 100
-#define WORKLIST_MAX     10000
+#define SCAN_SLICE       20000 /* accounts looked at per loop turn (~1 ms) */
+
+struct scan;
 
 struct rw_api {
-    struct renewald *d;
+    struct event_base *base;
     struct evhttp *http;
+    struct rw_api_hooks hooks;
+    void *arg;
+    struct scan *scans; /* worklist requests in progress */
 };
 
-static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *body)
+struct scan {
+    struct scan *next;
+    struct rw_api *api;
+    struct evhttp_request *req; /* NULL once its connection closed */
+    struct rw_worklist *w;
+    struct event *ev;
+};
+
+static void reply_body(struct evhttp_request *req, int code, const char *reason, const char *type,
+                       const char *body, size_t len)
 {
     struct evbuffer *out = evbuffer_new();
     if (!out) {
         evhttp_send_error(req, 500, NULL);
         return;
     }
-    evbuffer_add_printf(out, "%s\n", body);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; charset=utf-8");
+    evbuffer_add(out, body, len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
     evhttp_send_reply(req, code, reason, out);
     evbuffer_free(out);
 }
 
-static void reply_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
+static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
 {
-    char *text = body ? rw_alert_dumps(body) : NULL;
-    json_decref(body);
-    struct evbuffer *out = evbuffer_new();
-    if (!text || !out) {
-        free(text);
-        if (out)
-            evbuffer_free(out);
-        evhttp_send_error(req, 500, NULL);
-        return;
-    }
-    evbuffer_add(out, text, strlen(text));
-    evbuffer_add(out, "\n", 1);
-    free(text);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, code, reason, out);
-    evbuffer_free(out);
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "%s\n", text);
+    reply_body(req, code, reason, "text/plain; charset=utf-8", buf,
+               (size_t)(n < (int)sizeof buf ? n : (int)sizeof buf - 1));
+}
+
+static void reply_json(struct evhttp_request *req, int code, const char *reason,
+                       struct rw_jsonw *w)
+{
+    rw_jsonw_raw(w, "\n", 1);
+    reply_body(req, code, reason, "application/json", w->buf, w->len);
 }
 
 static void reply_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
 {
-    reply_json(req, code, reason, json_pack("{s:s}", "error", msg));
+    struct rw_jsonw w;
+    rw_jsonw_init(&w);
+    rw_jsonw_obj_open(&w);
+    rw_jsonw_key(&w, "error");
+    rw_jsonw_str(&w, msg);
+    rw_jsonw_obj_close(&w);
+    reply_json(req, code, reason, &w);
+    rw_jsonw_free(&w);
 }
 
-/* The `now` an API answer is evaluated at. */
-static int64_t api_now(const struct renewald *d)
-{
-    if (d->cfg->clock == RW_CLOCK_EVENT || d->catching_up)
-        return d->event_now_ms != RW_NO_TIME ? d->event_now_ms : rw_wall_ms();
-    return rw_wall_ms();
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    if (ms == RW_NO_TIME)
-        return json_null();
-    char buf[RW_RFC3339_MAX];
-    rw_format_rfc3339(ms, buf);
-    return json_string(buf);
-}
-
-static json_t *day_or_null(int32_t day)
-{
-    if (day == RW_NO_DAY)
-        return json_null();
-    char buf[RW_DATE_MAX];
-    rw_format_date(day, buf);
-    return json_string(buf);
-}
-
-static json_t *num_or_null(double x)
-{
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-static json_t *days_json(const struct rw_account *a, int64_t now)
+static void days_value(struct rw_jsonw *w, const struct rw_account *a, int64_t now)
 {
     int32_t days = rw_account_days_to_renewal(a, now);
-    return days == INT32_MIN ? json_null() : json_integer(days);
+    if (days == INT32_MIN)
+        rw_jsonw_null(w);
+    else
+        rw_jsonw_int(w, days);
+}
+
+static void snooze_members(struct rw_jsonw *w, const struct rw_account *a, int64_t now, bool all)
+{
+    int64_t until = rw_account_snoozed_until(a);
+    bool on = until != RW_NO_TIME && until > now;
+    rw_jsonw_key(w, "snoozed_until");
+    rw_jsonw_time(w, on ? until : RW_NO_TIME);
+    if (!all)
+        return;
+    rw_jsonw_key(w, "snooze_reason");
+    rw_jsonw_str(w, on && a->ext ? a->ext->snooze_reason : NULL);
+    rw_jsonw_key(w, "snoozed_by");
+    rw_jsonw_str(w, on && a->ext ? a->ext->snoozed_by : NULL);
+}
+
+static void delta_value(struct rw_jsonw *w, const struct rw_history *h, const struct rw_account *a,
+                        int64_t now, int days)
+{
+    int d;
+    if (rw_worklist_delta(h, a, now, days, &d))
+        rw_jsonw_tenths(w, d);
+    else
+        rw_jsonw_null(w);
+}
+
+/* The account document of SPEC §7 into W. */
+static void account_doc(struct rw_jsonw *w, const struct rw_api_state *s, const struct rw_account *a)
+{
+    int64_t now = s->now_ms;
+    struct rw_score_input in = {rw_account_agg(a), a->ref_ms, a->first_seen_ms, a->seats};
+    struct rw_score_eval ev;
+    rw_scorer_eval(s->scorer, &in, now, &ev);
+    struct rw_alert_signal sigs[RW_MAX_SIGNALS];
+    int n = rw_scorer_nsignals(s->scorer);
+    for (int i = 0; i < n; i++) {
+        const struct rw_signal_conf *c = rw_scorer_signal(s->scorer, i);
+        sigs[i] = (struct rw_alert_signal){c->name, !ev.sig[i].absent, ev.sig[i].x,
+                                           ev.sig[i].score, c->weight};
+    }
+    rw_jsonw_obj_open(w);
+    rw_jsonw_key(w, "account");
+    rw_jsonw_strn(w, a->id, a->id_len);
+    rw_jsonw_key(w, "as_of");
+    rw_jsonw_time(w, now);
+    rw_jsonw_key(w, "score");
+    if (ev.has_score)
+        rw_jsonw_tenths(w, ev.tenths);
+    else
+        rw_jsonw_null(w);
+    rw_jsonw_key(w, "band");
+    rw_jsonw_str(w, rw_band_name((enum rw_band)a->band));
+    rw_jsonw_key(w, "signals");
+    rw_alert_render_signals(w, sigs, n);
+    rw_jsonw_key(w, "drivers");
+    int drivers[RW_ALERT_DRIVERS];
+    int nd = rw_alert_drivers(sigs, n, drivers);
+    rw_jsonw_arr_open(w);
+    for (int i = 0; i < nd; i++) {
+        rw_jsonw_elem(w);
+        rw_jsonw_str(w, sigs[drivers[i]].name);
+    }
+    rw_jsonw_arr_close(w);
+    rw_jsonw_key(w, "first_seen");
+    rw_jsonw_time(w, a->first_seen_ms);
+    rw_jsonw_key(w, "last_event");
+    rw_jsonw_time(w, a->last_event_ms);
+    rw_jsonw_key(w, "name");
+    rw_jsonw_str(w, a->name);
+    rw_jsonw_key(w, "owner");
+    rw_jsonw_str(w, a->owner);
+    rw_jsonw_key(w, "tier");
+    rw_jsonw_str(w, a->tier);
+    rw_jsonw_key(w, "arr");
+    rw_jsonw_num(w, a->arr);
+    rw_jsonw_key(w, "seats");
+    rw_jsonw_num(w, a->seats);
+    rw_jsonw_key(w, "renewal_date");
+    rw_jsonw_date(w, a->renewal_day);
+    rw_jsonw_key(w, "days_to_renewal");
+    days_value(w, a, now);
+    rw_jsonw_key(w, "delta_7d");
+    delta_value(w, s->history, a, now, 7);
+    rw_jsonw_key(w, "delta_30d");
+    delta_value(w, s->history, a, now, 30);
+    snooze_members(w, a, now, true);
+    rw_jsonw_obj_close(w);
+}
+
+static bool ready(struct rw_api *api, struct evhttp_request *req, struct rw_api_state *s)
+{
+    api->hooks.state(api->arg, s);
+    if (!s->store) {
+        reply_error(req, 503, "Service Unavailable", s->unhealthy ? s->unhealthy : "not active");
+        return false;
+    }
+    return true;
 }
 
 static void get_account(struct rw_api *api, struct evhttp_request *req, const char *id_enc)
 {
-    struct renewald *d = api->d;
     size_t len = 0;
     char *id = evhttp_uridecode(id_enc, 0, &len);
     if (!id || len == 0 || len > RW_ACCOUNT_MAX) {
@@ -123,149 +198,169 @@ static void get_account(struct rw_api *api, struct evhttp_request *req, const ch
         reply_error(req, 400, "Bad Request", "account id must be 1-128 bytes");
         return;
     }
-    bool ready = d->store && (d->phase == RW_PHASE_ACTIVE || d->phase == RW_PHASE_STOPPING);
-    struct rw_account *a = ready ? rw_store_find(d->store, id, len) : NULL;
-    free(id);
-    if (!ready) {
-        reply_error(req, 503, "Service Unavailable", "not active");
+    struct rw_api_state s;
+    if (!ready(api, req, &s)) {
+        free(id);
         return;
     }
+    struct rw_account *a = rw_store_find(s.store, id, len);
+    free(id);
     if (!a) {
         reply_error(req, 404, "Not Found", "unknown account");
         return;
     }
-    int64_t now = api_now(d);
-    struct rw_score_eval ev;
-    rw_scorer_eval(d->scorer, a->agg, a->ref_ms, a->seats, now, &ev);
-    struct rw_alert_signal sigs[RW_MAX_SIGNALS];
-    int n = rw_scorer_nsignals(d->scorer);
-    for (int i = 0; i < n; i++) {
-        const struct rw_signal_conf *sc = rw_scorer_signal(d->scorer, i);
-        sigs[i] = (struct rw_alert_signal){sc->name, !ev.sig[i].absent, ev.sig[i].x,
-                                           ev.sig[i].score, sc->weight};
-    }
-    json_t *o = json_object();
-    json_object_set_new(o, "account", json_stringn(a->id, a->id_len));
-    json_object_set_new(o, "as_of", time_or_null(now));
-    json_object_set_new(o, "score", ev.has_score ? rw_alert_score_json(ev.score) : json_null());
-    json_object_set_new(o, "band", json_string(rw_band_name((enum rw_band)a->band)));
-    json_object_set_new(o, "signals", rw_alert_signals_json(sigs, n));
-    json_object_set_new(o, "first_seen", time_or_null(a->first_seen_ms));
-    json_object_set_new(o, "last_event", time_or_null(a->last_event_ms));
-    json_object_set_new(o, "name", str_or_null(a->name));
-    json_object_set_new(o, "owner", str_or_null(a->owner));
-    json_object_set_new(o, "tier", str_or_null(a->tier));
-    json_object_set_new(o, "arr", num_or_null(a->arr));
-    json_object_set_new(o, "seats", num_or_null(a->seats));
-    json_object_set_new(o, "renewal_date", day_or_null(a->renewal_day));
-    json_object_set_new(o, "days_to_renewal", days_json(a, now));
-    reply_json(req, 200, "OK", o);
+    struct rw_jsonw w;
+    rw_jsonw_init(&w);
+    account_doc(&w, &s, a);
+    reply_json(req, 200, "OK", &w);
+    rw_jsonw_free(&w);
 }
 
-bool rw_api_parse_worklist_query(const char *query, struct rw_worklist_query *q, char *err,
-                                 size_t errcap)
+static void worklist_row(struct rw_jsonw *w, const struct rw_api_state *s,
+                         const struct rw_account *a)
 {
-    q->bands = 0;
-    q->within_days = -1;
-    q->limit = WORKLIST_DEFAULT;
-    if (!query || !*query)
-        return true;
-    struct evkeyvalq params;
-    TAILQ_INIT(&params);
-    if (evhttp_parse_query_str(query, &params) != 0) {
-        snprintf(err, errcap, "malformed query string");
-        return false;
-    }
-    bool ok = true;
-    struct evkeyval *kv;
-    TAILQ_FOREACH(kv, &params, next)
-    {
-        int64_t v;
-        if (strcmp(kv->key, "band") == 0) {
-            char *list = rw_xstrdup(kv->value);
-            char *items[RW_BAND_COUNT + 1];
-            int n = rw_split_list(list, items, RW_BAND_COUNT);
-            for (int i = 0; ok && i < n; i++) {
-                enum rw_band b;
-                if (!rw_band_parse(items[i], &b)) {
-                    snprintf(err, errcap, "unknown band '%.32s'", items[i]);
-                    ok = false;
-                } else {
-                    q->bands |= 1u << b;
-                }
-            }
-            if (ok && n <= 0) {
-                snprintf(err, errcap, "band must be a comma-separated list of bands");
-                ok = false;
-            }
-            free(list);
-        } else if (strcmp(kv->key, "within_days") == 0) {
-            if (!rw_parse_int64(kv->value, 0, 36500, &v)) {
-                snprintf(err, errcap, "within_days must be an integer 0..36500");
-                ok = false;
-            } else {
-                q->within_days = (int)v;
-            }
-        } else if (strcmp(kv->key, "limit") == 0) {
-            if (!rw_parse_int64(kv->value, 1, WORKLIST_MAX, &v)) {
-                snprintf(err, errcap, "limit must be an integer 1..%d", WORKLIST_MAX);
-                ok = false;
-            } else {
-                q->limit = (size_t)v;
-            }
-        } else {
-            snprintf(err, errcap, "unknown parameter '%.32s'", kv->key);
-            ok = false;
-        }
-        if (!ok)
+    rw_jsonw_elem(w);
+    rw_jsonw_obj_open(w);
+    rw_jsonw_key(w, "account");
+    rw_jsonw_strn(w, a->id, a->id_len);
+    rw_jsonw_key(w, "name");
+    rw_jsonw_str(w, a->name);
+    rw_jsonw_key(w, "owner");
+    rw_jsonw_str(w, a->owner);
+    rw_jsonw_key(w, "tier");
+    rw_jsonw_str(w, a->tier);
+    rw_jsonw_key(w, "arr");
+    rw_jsonw_num(w, a->arr);
+    rw_jsonw_key(w, "score");
+    if (isnan(a->score))
+        rw_jsonw_null(w);
+    else
+        rw_jsonw_tenths(w, rw_score_tenths(a->score));
+    rw_jsonw_key(w, "band");
+    rw_jsonw_str(w, rw_band_name((enum rw_band)a->band));
+    rw_jsonw_key(w, "renewal_date");
+    rw_jsonw_date(w, a->renewal_day);
+    rw_jsonw_key(w, "days_to_renewal");
+    days_value(w, a, s->now_ms);
+    rw_jsonw_key(w, "delta_7d");
+    delta_value(w, s->history, a, s->now_ms, 7);
+    rw_jsonw_key(w, "delta_30d");
+    delta_value(w, s->history, a, s->now_ms, 30);
+    snooze_members(w, a, s->now_ms, false);
+    rw_jsonw_obj_close(w);
+}
+
+static void scan_free(struct scan *sc)
+{
+    struct rw_api *api = sc->api;
+    for (struct scan **p = &api->scans; *p; p = &(*p)->next) {
+        if (*p == sc) {
+            *p = sc->next;
             break;
+        }
     }
-    evhttp_clear_headers(&params);
-    return ok;
+    event_free(sc->ev);
+    rw_worklist_free(sc->w);
+    free(sc);
+}
+
+/* Stops watching the client's connection: call before answering. */
+static void detach(struct scan *sc)
+{
+    if (sc->req)
+        evhttp_connection_set_closecb(evhttp_request_get_connection(sc->req), NULL, NULL);
+}
+
+static void scan_answer(struct scan *sc, const struct rw_api_state *s)
+{
+    size_t n;
+    struct rw_account *const *page = rw_worklist_page(sc->w, &n);
+    struct rw_jsonw w;
+    rw_jsonw_init(&w);
+    rw_jsonw_obj_open(&w);
+    rw_jsonw_key(&w, "as_of");
+    rw_jsonw_time(&w, rw_worklist_now(sc->w));
+    rw_jsonw_key(&w, "total");
+    rw_jsonw_int(&w, (int64_t)rw_worklist_total(sc->w));
+    rw_jsonw_key(&w, "arr_total");
+    rw_jsonw_num(&w, rw_worklist_arr_total(sc->w));
+    rw_jsonw_key(&w, "accounts");
+    rw_jsonw_arr_open(&w);
+    for (size_t i = 0; i < n; i++)
+        worklist_row(&w, s, page[i]);
+    rw_jsonw_arr_close(&w);
+    rw_jsonw_obj_close(&w);
+    reply_json(sc->req, 200, "OK", &w);
+    rw_jsonw_free(&w);
+}
+
+static void on_scan(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct scan *sc = arg;
+    if (!sc->req) { /* the client went away */
+        scan_free(sc);
+        return;
+    }
+    struct rw_api_state s;
+    sc->api->hooks.state(sc->api->arg, &s);
+    if (!s.store) {
+        detach(sc);
+        reply_error(sc->req, 503, "Service Unavailable", "not active");
+        scan_free(sc);
+        return;
+    }
+    if (!rw_worklist_step(sc->w, s.store, s.history, SCAN_SLICE)) {
+        struct timeval zero = {0, 0};
+        event_add(sc->ev, &zero);
+        return;
+    }
+    detach(sc);
+    scan_answer(sc, &s);
+    scan_free(sc);
+}
+
+static void on_client_closed(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    struct scan *sc = arg;
+    sc->req = NULL; /* evhttp frees the request: never answer it */
 }
 
 static void get_worklist(struct rw_api *api, struct evhttp_request *req, const char *query)
 {
-    struct renewald *d = api->d;
     struct rw_worklist_query q;
     char err[128];
-    if (!rw_api_parse_worklist_query(query, &q, err, sizeof err)) {
+    if (!rw_worklist_parse(query, &q, err, sizeof err)) {
         reply_error(req, 400, "Bad Request", err);
         return;
     }
-    if (!d->store || (d->phase != RW_PHASE_ACTIVE && d->phase != RW_PHASE_STOPPING)) {
-        reply_error(req, 503, "Service Unavailable", "not active");
+    struct rw_api_state s;
+    if (!ready(api, req, &s)) {
+        rw_worklist_query_free(&q);
         return;
     }
-    int64_t now = api_now(d);
-    struct rw_account **list = rw_xmalloc(q.limit * sizeof *list);
-    size_t n = rw_store_worklist(d->store, q.bands, q.within_days, now, list, q.limit);
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const struct rw_account *a = list[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "account", json_stringn(a->id, a->id_len));
-        json_object_set_new(o, "name", str_or_null(a->name));
-        json_object_set_new(o, "owner", str_or_null(a->owner));
-        json_object_set_new(o, "tier", str_or_null(a->tier));
-        json_object_set_new(o, "arr", num_or_null(a->arr));
-        json_object_set_new(o, "score",
-                            isnan(a->score) ? json_null() : rw_alert_score_json(a->score));
-        json_object_set_new(o, "band", json_string(rw_band_name((enum rw_band)a->band)));
-        json_object_set_new(o, "renewal_date", day_or_null(a->renewal_day));
-        json_object_set_new(o, "days_to_renewal", days_json(a, now));
-        json_array_append_new(arr, o);
+    struct scan *sc = rw_xcalloc(1, sizeof(*sc));
+    sc->api = api;
+    sc->req = req;
+    sc->w = rw_worklist_begin(&q, s.now_ms);
+    sc->ev = evtimer_new(api->base, on_scan, sc);
+    if (!sc->ev) {
+        rw_worklist_free(sc->w);
+        free(sc);
+        reply_error(req, 500, "Internal Server Error", "out of resources");
+        return;
     }
-    free(list);
-    json_t *body = json_object();
-    json_object_set_new(body, "as_of", time_or_null(now));
-    json_object_set_new(body, "accounts", arr);
-    reply_json(req, 200, "OK", body);
+    sc->next = api->scans;
+    api->scans = sc;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_closed, sc);
+    on_scan(-1, 0, sc);
 }
 
-static bool authorized(const struct renewald *d, struct evhttp_request *req)
+static bool authorized(const struct rw_config *cfg, struct evhttp_request *req)
 {
-    const char *token = d->cfg->http_token;
+    const char *token = cfg->http_token;
     if (!token)
         return true;
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
@@ -280,7 +375,6 @@ static bool authorized(const struct renewald *d, struct evhttp_request *req)
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct rw_api *api = arg;
-    struct renewald *d = api->d;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
@@ -294,17 +388,13 @@ static void on_request(struct evhttp_request *req, void *arg)
         reply_error(req, 400, "Bad Request", "no path");
         return;
     }
+    struct rw_api_state s;
+    api->hooks.state(api->arg, &s);
     if (strcmp(path, "/healthz") == 0) {
-        if (d->phase == RW_PHASE_ACTIVE && d->metrics.redis_up)
+        if (!s.unhealthy)
             reply_text(req, 200, "OK", "ok");
-        else if (d->phase == RW_PHASE_STANDBY)
-            reply_text(req, 503, "Service Unavailable", "standby");
-        else if (d->phase == RW_PHASE_STOPPING)
-            reply_text(req, 503, "Service Unavailable", "stopping");
-        else if (!d->metrics.redis_up)
-            reply_text(req, 503, "Service Unavailable", "redis unreachable");
         else
-            reply_text(req, 503, "Service Unavailable", "starting");
+            reply_text(req, 503, "Service Unavailable", s.unhealthy);
         return;
     }
     if (strcmp(path, "/metrics") == 0) {
@@ -313,14 +403,14 @@ static void on_request(struct evhttp_request *req, void *arg)
             evhttp_send_error(req, 500, NULL);
             return;
         }
-        rw_metrics_render(d, out);
+        api->hooks.metrics(api->arg, out);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                           "text/plain; version=0.0.4; charset=utf-8");
         evhttp_send_reply(req, 200, "OK", out);
         evbuffer_free(out);
         return;
     }
-    if (strncmp(path, "/v1/", 4) == 0 && !authorized(d, req)) {
+    if (strncmp(path, "/v1/", 4) == 0 && !authorized(s.cfg, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"renewald\"");
         reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
@@ -337,7 +427,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     reply_error(req, 404, "Not Found", "no such endpoint");
 }
 
-struct rw_api *rw_api_new(struct renewald *d, const char *listen)
+struct rw_api *rw_api_new(struct event_base *base, const char *listen,
+                          const struct rw_api_hooks *hooks, void *arg)
 {
     char host[64];
     int port;
@@ -346,8 +437,10 @@ struct rw_api *rw_api_new(struct renewald *d, const char *listen)
         return NULL;
     }
     struct rw_api *api = rw_xcalloc(1, sizeof *api);
-    api->d = d;
-    api->http = evhttp_new(d->base);
+    api->base = base;
+    api->hooks = *hooks;
+    api->arg = arg;
+    api->http = evhttp_new(base);
     if (!api->http || evhttp_bind_socket(api->http, host, (ev_uint16_t)port) != 0) {
         rw_error("cannot listen for http listen=%s", listen);
         rw_api_free(api);
@@ -363,10 +456,26 @@ struct rw_api *rw_api_new(struct renewald *d, const char *listen)
     return api;
 }
 
+void rw_api_store_gone(struct rw_api *api)
+{
+    /* Answer now: the accounts the scans hold are about to be freed. */
+    while (api->scans) {
+        struct scan *sc = api->scans;
+        detach(sc);
+        if (sc->req)
+            reply_error(sc->req, 503, "Service Unavailable", "state reloading");
+        scan_free(sc);
+    }
+}
+
 void rw_api_free(struct rw_api *api)
 {
     if (!api)
         return;
+    while (api->scans) {
+        detach(api->scans);
+        scan_free(api->scans);
+    }
     if (api->http)
         evhttp_free(api->http);
     free(api);

@@ -1,199 +1,393 @@
-/* daemon.c - the loop: lifecycle, signals as events, housekeeping, reload, shutdown. */
+/* daemon.c - the loop: lifecycle, workers wired by callbacks, one flush point per turn. */
 #include "renewald/daemon.h"
 
 #include <event2/event.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "renewald/account_store.h"
 #include "renewald/api.h"
 #include "renewald/commit.h"
+#include "renewald/core/merge.h"
+#include "renewald/core/route.h"
+#include "renewald/core/timeutil.h"
+#include "renewald/ingest.h"
 #include "renewald/lease.h"
 #include "renewald/log.h"
 #include "renewald/notify.h"
 #include "renewald/outbox.h"
-#include "renewald/pipeline.h"
 #include "renewald/redis_link.h"
-#include "renewald/score.h"
 #include "renewald/state_load.h"
 #include "renewald/stream_reader.h"
 
 #define HOUSEKEEPING_MS         200
-#define SWEEP_CHUNK             256 /* accounts evaluated between clock checks in a sweep step */
-#define SWEEP_BUDGET_MS         4   /* loop time one sweep step may take */
+#define WORK_BUDGET_MS          4 /* loop time one turn of ingest may take */
 #define READER_REPLY_TIMEOUT_MS 10000
 #define WRITER_REPLY_TIMEOUT_MS 15000
-#define CATCHUP_SWEEP_MIN_MS    (3600 * INT64_C(1000))
+#define RETRY_MIN_MS            100
+#define RETRY_MAX_MS            1000 /* a fixed cause is noticed within a second */
+#define REFRESH_SLICE           20000 /* stored scores refreshed per idle loop turn */
 
-struct rw_call *rw_call_new(struct renewald *d, void *extra, size_t index)
+enum phase { PH_CONNECTING = 0, PH_STANDBY, PH_LOADING, PH_ACTIVE, PH_STOPPING };
+static const char *const phase_names[] = {"connecting", "standby", "loading", "active",
+                                          "stopping"};
+
+struct renewald {
+    struct event_base *base;
+    char *config_path;
+    struct rw_config *cfg;    /* current; replaced whole by a reload */
+    struct rw_scorer *scorer; /* built from cfg */
+    struct rw_store *store;   /* NULL unless LOADING or ACTIVE */
+    struct rw_engine *engine; /* with the store */
+    struct rw_merge *merge;
+    struct rw_applied applied;
+    struct rw_load_result load;
+
+    struct rw_link *reader_link; /* XREADGROUP only: it blocks */
+    struct rw_link *writer_link; /* everything else */
+    struct rw_reader *reader;
+    struct rw_ingest *ingest;
+    struct rw_commit *commit;
+    struct rw_lease *lease;
+    struct rw_loader *loader;
+    struct rw_outbox *outbox;
+    struct rw_api *api;
+    struct rw_metrics metrics;
+
+    enum phase phase;
+    char host[64];
+    char trouble[300]; /* why the daemon is not working, for /healthz; "" when it is */
+    int64_t retry_ms;  /* backoff before the next attempt after a failure; 0 = none */
+    bool waiting;      /* in that backoff */
+    double sweep_cpu_s;
+
+    struct event *sig_term, *sig_int, *sig_hup;
+    struct event *housekeeping, *work, *retry, *stop_timer;
+    int exit_code;
+    int64_t stop_deadline_mono_ms;
+    bool stop_released;
+    int64_t last_lease_mono_ms, last_status_mono_ms;
+};
+
+static void schedule_work(struct renewald *d)
 {
-    struct rw_call *call = rw_xmalloc(sizeof *call);
-    call->d = d;
-    call->generation = d->generation;
-    call->extra = extra;
-    call->index = index;
-    return call;
+    event_active(d->work, 0, 0);
 }
 
-struct renewald *rw_call_take(struct rw_call *call, const void *reply, void **extra, size_t *index)
+static bool links_up(const struct renewald *d)
 {
-    struct renewald *d = call->d;
-    bool current = call->generation == d->generation && reply != NULL;
-    if (extra)
-        *extra = call->extra;
-    if (index)
-        *index = call->index;
-    free(call);
-    return current ? d : NULL;
+    return rw_link_up(d->reader_link) && rw_link_up(d->writer_link);
 }
 
-int64_t rw_daemon_now(const struct renewald *d)
-{
-    return d->now_ms;
-}
+/* ---- losing and regaining the state ---- */
 
-bool rw_daemon_alerting(const struct renewald *d)
-{
-    return !(d->cfg->clock == RW_CLOCK_WALL && d->catching_up);
-}
-
+/* Drops everything in memory that came from Redis and stops the workers. */
 static void drop_state(struct renewald *d)
 {
-    rw_reader_reset(d->reader);
-    rw_pipeline_reset(d->pipeline);
+    rw_reader_stop(d->reader);
+    rw_loader_stop(d->loader);
+    rw_lease_stop(d->lease);
+    rw_ingest_stop(d->ingest);
     rw_commit_reset(d->commit, 0);
     rw_outbox_reset(d->outbox);
+    if (d->api)
+        rw_api_store_gone(d->api);
+    rw_engine_free(d->engine);
+    d->engine = NULL;
     rw_store_free(d->store);
     d->store = NULL;
-    d->sweep_cursor = SIZE_MAX;
-    d->sweep_alerting = false;
-    event_del(d->sweep_slice);
+    rw_merge_clear(d->merge);
+    /* Replies still on the way belong to the dropped state: they are discarded. */
+    rw_link_cancel_all(d->reader_link);
+    rw_link_cancel_all(d->writer_link);
 }
 
-static void start_if_ready(struct renewald *d)
+static void try_acquire(struct renewald *d)
 {
-    if (d->phase == RW_PHASE_CONNECTING && rw_link_up(d->reader_link) && rw_link_up(d->writer_link))
-        rw_lease_try_acquire(d);
+    if (d->waiting || !links_up(d) || (d->phase != PH_CONNECTING && d->phase != PH_STANDBY))
+        return;
+    rw_lease_try_acquire(d->lease);
 }
 
-void rw_daemon_reset(struct renewald *d, const char *why)
+/* Something failed that may leave memory and Redis apart: reload after a backoff. */
+static void fail(struct renewald *d, const char *why, const char *redis_error)
 {
-    if (d->phase == RW_PHASE_STOPPING) {
+    if (d->phase == PH_STOPPING)
+        return;
+    d->retry_ms = d->retry_ms ? d->retry_ms * 2 : RETRY_MIN_MS;
+    if (d->retry_ms > RETRY_MAX_MS)
+        d->retry_ms = RETRY_MAX_MS;
+    if (redis_error)
+        snprintf(d->trouble, sizeof d->trouble, "%s: %.200s", why, redis_error);
+    else
+        snprintf(d->trouble, sizeof d->trouble, "%s", why);
+    /* Once per backoff step: the cause, named. */
+    rw_error("%s; reloading the state from redis in %lld ms error=\"%s\"", why,
+             (long long)d->retry_ms, redis_error ? redis_error : "");
+    bool had_state = d->phase >= PH_LOADING;
+    d->phase = PH_CONNECTING;
+    if (had_state)
         drop_state(d);
-        return;
-    }
-    if (d->resetting)
-        return;
-    d->resetting = true;
-    if (d->phase >= RW_PHASE_LOADING)
-        rw_warn("dropping in-memory state and reloading from redis why=\"%s\"", why);
-    d->generation++;
-    d->phase = RW_PHASE_CONNECTING;
-    d->lease_renew_in_flight = false; /* its reply belongs to the old generation */
-    drop_state(d);
-    /* Cancels every command of the old generation; the links reconnect by themselves. */
-    rw_link_reset(d->reader_link, why);
-    rw_link_reset(d->writer_link, why);
-    d->resetting = false;
-    start_if_ready(d);
+    d->waiting = true;
+    struct timeval tv = {(time_t)(d->retry_ms / 1000), (suseconds_t)(d->retry_ms % 1000) * 1000};
+    event_add(d->retry, &tv);
 }
 
-static void on_link_state(struct rw_link *link, bool up, void *arg)
-{
-    struct renewald *d = arg;
-    d->metrics.redis_up = rw_link_up(d->reader_link) && rw_link_up(d->writer_link);
-    (void)link;
-    if (d->phase == RW_PHASE_STOPPING)
-        return; /* the stop sequence decides; deliveries keep their grace time */
-    if (!up) {
-        if (d->phase >= RW_PHASE_STANDBY)
-            rw_daemon_reset(d, "redis connection lost");
-        return;
-    }
-    start_if_ready(d);
-}
-
-void rw_daemon_loaded(struct renewald *d)
-{
-    if (d->phase != RW_PHASE_LOADING)
-        return;
-    d->phase = RW_PHASE_ACTIVE;
-    rw_info("active accounts=%zu group=%s consumer=%s", rw_store_count(d->store), d->cfg->group,
-            d->cfg->consumer);
-    rw_outbox_set_running(d->outbox, true);
-    rw_reader_start(d->reader);
-}
-
-/* Evaluates every account in slices, one slice per loop turn, so the loop never stalls. */
-static void on_sweep_slice(evutil_socket_t fd, short what, void *arg)
+static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     struct renewald *d = arg;
-    if (d->phase != RW_PHASE_ACTIVE || d->sweep_cursor == SIZE_MAX)
-        return;
-    if (rw_commit_in_flight(d->commit) >= RW_COMMITS_IN_FLIGHT) {
-        /* Let Redis take the last slices first: commits stay one slice big,
-         * and the lease renewal queued behind them is not starved. */
-        struct timeval wait = {0, 2000};
-        event_add(d->sweep_slice, &wait);
-        return;
-    }
-    d->now_ms = rw_wall_ms();
-    double cpu0 = rw_cpu_seconds(), t0 = (double)rw_mono_ms();
-    bool done;
-    do
-        done = rw_pipeline_sweep(d, &d->sweep_cursor, SWEEP_CHUNK);
-    while (!done && (double)rw_mono_ms() - t0 < SWEEP_BUDGET_MS);
-    if (rw_commit_in_flight(d->commit) < RW_COMMITS_IN_FLIGHT)
-        rw_commit_flush(d->commit);
-    double stall = ((double)rw_mono_ms() - t0) / 1000.0;
-    if (stall > d->metrics.sweep_slice_max_s)
-        d->metrics.sweep_slice_max_s = stall;
-    d->metrics.sweep_accumulated_s += rw_cpu_seconds() - cpu0;
-    if (done) {
-        d->sweep_cursor = SIZE_MAX;
-        d->sweep_alerting = false;
-        d->metrics.sweeps_total++;
-        d->metrics.sweep_cpu_s = d->metrics.sweep_accumulated_s;
-        d->metrics.sweep_accumulated_s = 0;
-        return;
-    }
-    struct timeval zero = {0, 0};
-    event_add(d->sweep_slice, &zero);
+    d->waiting = false;
+    try_acquire(d);
 }
 
-static void start_sliced_sweep(struct renewald *d)
+static void on_link_state(struct rw_link *link, bool up, void *arg)
 {
-    if (d->sweep_cursor != SIZE_MAX)
-        return;
-    d->sweep_cursor = 0;
-    struct timeval zero = {0, 0};
-    event_add(d->sweep_slice, &zero);
-}
-
-void rw_daemon_after_batch(struct renewald *d)
-{
-    const struct rw_config *cfg = d->cfg;
-    if ((cfg->clock == RW_CLOCK_EVENT || d->catching_up) && d->event_now_ms != RW_NO_TIME) {
-        /* Replay time: sweep synchronously so bands evolve as they would have
-         * (there is no replay time before the first event). */
-        int64_t interval = cfg->sweep_interval_ms;
-        if (d->catching_up && interval < CATCHUP_SWEEP_MIN_MS)
-            interval = CATCHUP_SWEEP_MIN_MS;
-        if (d->next_sweep_ms == RW_NO_TIME)
-            d->next_sweep_ms = d->now_ms + interval;
-        if (d->now_ms >= d->next_sweep_ms) {
-            size_t cursor = 0;
-            double cpu0 = rw_cpu_seconds();
-            rw_pipeline_sweep(d, &cursor, SIZE_MAX);
-            d->metrics.sweep_cpu_s = rw_cpu_seconds() - cpu0;
-            d->metrics.sweeps_total++;
-            d->next_sweep_ms = d->now_ms + interval;
+    (void)link;
+    struct renewald *d = arg;
+    d->metrics.redis_up = links_up(d);
+    if (d->phase == PH_STOPPING)
+        return; /* the stop sequence decides; deliveries keep their grace time */
+    if (!up) {
+        if (d->phase >= PH_LOADING) {
+            snprintf(d->trouble, sizeof d->trouble, "redis connection lost");
+            rw_warn("redis connection lost; the state will be loaded again");
+            drop_state(d);
         }
+        d->phase = PH_CONNECTING;
+        return;
+    }
+    try_acquire(d);
+}
+
+/* ---- lease ---- */
+
+static void on_alert(void *arg, const struct rw_alert *al);
+static void on_history(void *arg, int32_t day, uint32_t from, uint32_t to);
+
+static void on_lease_acquired(void *arg)
+{
+    struct renewald *d = arg;
+    if (d->phase != PH_CONNECTING && d->phase != PH_STANDBY)
+        return;
+    rw_info("lease acquired, becoming active group=%s", d->cfg->group);
+    d->phase = PH_LOADING;
+    d->store = rw_store_new(rw_scorer_nslots(d->scorer));
+    d->load.store = d->store;
+    /* The engine lives with the store; the loader fills its history. */
+    struct rw_engine_hooks eh = {on_alert, on_history, NULL};
+    d->engine = rw_engine_new(d->cfg, d->scorer, d->store, &eh, d);
+    rw_loader_start(d->loader, d->cfg, d->scorer, &d->load);
+}
+
+static void on_lease_standby(void *arg)
+{
+    struct renewald *d = arg;
+    if (d->phase != PH_STANDBY)
+        rw_info("another instance holds the lease; standing by group=%s", d->cfg->group);
+    if (d->phase == PH_CONNECTING)
+        d->phase = PH_STANDBY;
+}
+
+static void on_lease_lost(void *arg, const char *why)
+{
+    struct renewald *d = arg;
+    if (d->phase == PH_ACTIVE || d->phase == PH_LOADING)
+        fail(d, why, NULL);
+}
+
+static void on_lease_error(void *arg, const char *redis_error)
+{
+    struct renewald *d = arg;
+    snprintf(d->trouble, sizeof d->trouble, "lease command refused: %.200s", redis_error);
+    rw_log_rl(RW_LOG_ERROR, "lease: redis refused error=\"%.200s\"", redis_error);
+}
+
+static void on_lease_released(void *arg)
+{
+    struct renewald *d = arg;
+    event_base_loopexit(d->base, NULL);
+}
+
+/* ---- loading ---- */
+
+static void on_load_job(void *arg, const char *id, size_t id_len, const char *text, size_t len)
+{
+    struct renewald *d = arg;
+    rw_outbox_add(d->outbox, id, id_len, text, len);
+}
+
+static void on_load_history(void *arg, int32_t day, const unsigned char *bytes, size_t len)
+{
+    struct renewald *d = arg;
+    if (d->engine)
+        rw_history_load_day(rw_engine_history(d->engine), day, bytes, len);
+}
+
+static void on_load_done(void *arg, bool ok, const char *why, const char *redis_error)
+{
+    struct renewald *d = arg;
+    if (d->phase != PH_LOADING)
+        return;
+    if (!ok) {
+        fail(d, why, redis_error);
+        return;
+    }
+    struct rw_load_result *r = &d->load;
+    if (r->bad_records)
+        rw_error("skipped unreadable account records count=%zu", r->bad_records);
+    if (r->signals_reset)
+        rw_warn("signal definitions changed since these accounts were saved: the changed "
+                "signals start empty accounts=%zu",
+                r->signals_reset);
+    if (r->empty && r->groups_created > 0)
+        rw_warn("no saved state in redis: reading every stream from its start "
+                "(first start, or redis lost its data)");
+    rw_info("state loaded accounts=%zu pending_deliveries=%zu commit_seq=%llu", r->accounts,
+            r->jobs, (unsigned long long)r->commit_seq);
+    rw_commit_settle(d->commit, r->commit_seq, &d->metrics);
+    rw_commit_reset(d->commit, r->commit_seq);
+    d->applied = r->applied;
+    rw_engine_restore(d->engine, &r->clock);
+    d->phase = PH_ACTIVE;
+    d->trouble[0] = '\0';
+    rw_info("active accounts=%zu group=%s consumer=%s", rw_store_count(d->store), d->cfg->group,
+            d->cfg->consumer);
+    rw_ingest_start(d->ingest, d->engine, &d->applied);
+    rw_reader_start(d->reader);
+    rw_outbox_set_running(d->outbox, true);
+    schedule_work(d);
+}
+
+/* ---- the engine's output ---- */
+
+static void on_alert(void *arg, const struct rw_alert *al)
+{
+    struct renewald *d = arg;
+    const struct rw_account *a = al->account;
+    struct rw_route_alert ra = {
+        .kind = al->kind,
+        .band = al->band,
+        .tier = a->tier,
+        .arr = a->arr,
+        .has_days_to_renewal = al->days_to_renewal != INT32_MIN,
+        .days_to_renewal = al->days_to_renewal,
+    };
+    uint32_t sinks = rw_route_sinks(d->cfg, &ra);
+    rw_info("alert created id=%s kind=%s account=%s band=%s", al->id, rw_alert_kind_name(al->kind),
+            a->id, rw_band_name(al->band));
+    rw_commit_counts(d->commit)->alerts[al->kind]++;
+    rw_commit_alert(d->commit, al, sinks);
+}
+
+static void on_history(void *arg, int32_t day, uint32_t from, uint32_t to)
+{
+    struct renewald *d = arg;
+    uint32_t n;
+    const uint16_t *v = rw_history_day(rw_engine_history(d->engine), day, &n);
+    if (!v || from >= n)
+        return;
+    if (to > n)
+        to = n;
+    rw_commit_history(d->commit, day, from, v + from, to - from);
+    if (from == 0) { /* a new day: the oldest ones age out */
+        int32_t keep = (int32_t)(d->cfg->history_ms / RW_MS_PER_DAY);
+        for (int32_t k = day - keep - 31; k <= day - keep - 1; k++)
+            rw_commit_history_drop(d->commit, k);
     }
 }
+
+/* ---- commits ---- */
+
+static void on_landed(void *arg, uint64_t seq, const struct rw_counts *counts,
+                      const struct rw_job_list *jobs)
+{
+    (void)seq;
+    struct renewald *d = arg;
+    d->metrics.commits_total++;
+    rw_metrics_add(&d->metrics, counts);
+    for (size_t i = 0; i < jobs->n; i++)
+        rw_outbox_add(d->outbox, jobs->ids[i], jobs->id_lens[i], jobs->texts[i],
+                      jobs->text_lens[i]);
+    d->retry_ms = 0; /* progress: the next failure starts the backoff over */
+    schedule_work(d);
+}
+
+static void on_commit_failed(void *arg, const char *error)
+{
+    struct renewald *d = arg;
+    d->metrics.commit_failures_total++;
+    fail(d, error ? "commit refused by redis" : "redis connection lost during a commit", error);
+}
+
+static void flush(struct renewald *d)
+{
+    if (!d->store || rw_commit_in_flight(d->commit) >= RW_COMMITS_IN_FLIGHT ||
+        !rw_commit_pending(d->commit, d->store))
+        return;
+    struct rw_commit_state st = {d->store, d->scorer, {0}, rw_lease_token(d->lease)};
+    rw_engine_get_clock(d->engine, &st.clock);
+    if (!rw_commit_flush(d->commit, &st))
+        fail(d, "redis connection down at commit", NULL);
+}
+
+/* ---- reading ---- */
+
+static int64_t reader_key(void *arg, int stream, struct rw_entry_id id, const char *raw,
+                          size_t len)
+{
+    (void)stream;
+    struct renewald *d = arg;
+    return rw_ingest_key(d->ingest, id, raw, len);
+}
+
+static void on_read(void *arg)
+{
+    schedule_work(arg);
+}
+
+static void on_read_failed(void *arg, const char *why, const char *redis_error)
+{
+    struct renewald *d = arg;
+    fail(d, why, redis_error);
+}
+
+/* The flush point: once per loop turn when there is work. */
+static void on_work(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct renewald *d = arg;
+    if (d->phase != PH_ACTIVE)
+        return;
+    double cpu0 = rw_cpu_seconds();
+    int64_t t0 = rw_mono_ms();
+    bool idle = rw_ingest_run(d->ingest, rw_wall_ms(), t0 + WORK_BUDGET_MS);
+    double stall = (double)(rw_mono_ms() - t0) / 1000.0;
+    if (stall > d->metrics.sweep_slice_max_s && rw_engine_busy(d->engine))
+        d->metrics.sweep_slice_max_s = stall;
+    if (rw_engine_busy(d->engine))
+        d->sweep_cpu_s += rw_cpu_seconds() - cpu0;
+    if (d->phase != PH_ACTIVE)
+        return;
+    flush(d);
+    if (!idle) {
+        schedule_work(d);
+        return;
+    }
+    if (rw_commit_in_flight(d->commit) < RW_COMMITS_IN_FLIGHT)
+        rw_reader_kick(d->reader, rw_merge_would_empty(d->merge));
+    /* Idle: bring the worklist's stored scores to now (to the sweep interval
+     * under the wall clock, where now never stops moving). */
+    int64_t age = d->cfg->clock == RW_CLOCK_WALL ? d->cfg->sweep_interval_ms : 0;
+    if (!rw_engine_refresh(d->engine, REFRESH_SLICE, age))
+        schedule_work(d);
+}
+
+/* ---- housekeeping, reload, stop ---- */
 
 static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
@@ -202,52 +396,32 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
     struct renewald *d = arg;
     int64_t mono = rw_mono_ms();
     rw_notify_watchdog();
-    if (d->phase == RW_PHASE_STOPPING)
+    if (d->phase == PH_STOPPING)
         return;
     if (mono - d->last_lease_mono_ms >= d->cfg->lease_ms / 3) {
         d->last_lease_mono_ms = mono;
-        if (d->phase == RW_PHASE_CONNECTING)
-            start_if_ready(d);
-        else if (d->phase == RW_PHASE_STANDBY)
-            rw_lease_try_acquire(d);
+        if (d->phase == PH_ACTIVE || d->phase == PH_LOADING)
+            rw_lease_renew(d->lease, mono);
         else
-            rw_lease_renew(d);
+            try_acquire(d);
     }
-    if (d->phase == RW_PHASE_ACTIVE && d->cfg->clock == RW_CLOCK_WALL && !d->catching_up) {
-        int64_t now = rw_wall_ms();
-        if (d->next_sweep_ms == RW_NO_TIME || d->next_sweep_ms > now + d->cfg->sweep_interval_ms)
-            d->next_sweep_ms = now + d->cfg->sweep_interval_ms;
-        if (now >= d->next_sweep_ms) {
-            d->next_sweep_ms = now + d->cfg->sweep_interval_ms;
-            start_sliced_sweep(d);
-        }
+    if (d->phase == PH_ACTIVE) {
+        rw_ingest_tick(d->ingest, rw_wall_ms());
+        schedule_work(d);
     }
-    if (d->phase == RW_PHASE_ACTIVE)
-        rw_reader_kick(d->reader);
-    d->metrics.outbox_depth = (int64_t)rw_outbox_depth(d->outbox);
     if (mono - d->last_status_mono_ms >= 5000) {
         d->last_status_mono_ms = mono;
-        static const char *const phases[] = {"connecting", "standby", "loading", "active",
-                                             "stopping"};
-        rw_notify_status("%s accounts=%zu lag=%.1fs outbox=%zu", phases[d->phase],
-                         d->store ? rw_store_count(d->store) : (size_t)0, d->metrics.stream_lag_s,
+        rw_notify_status("%s accounts=%zu outbox=%zu", phase_names[d->phase],
+                         d->store ? rw_store_count(d->store) : (size_t)0,
                          rw_outbox_depth(d->outbox));
     }
 }
 
-void rw_daemon_caught_up(struct renewald *d)
-{
-    rw_info("caught up with the streams; alerting resumes");
-    d->next_sweep_ms = rw_wall_ms() + d->cfg->sweep_interval_ms;
-    d->sweep_alerting = true;
-    d->sweep_cursor = SIZE_MAX;
-    start_sliced_sweep(d);
-}
-
 static void try_finish_stop(struct renewald *d)
 {
-    bool deadline = rw_mono_ms() >= d->stop_deadline_mono_ms;
-    if (rw_mono_ms() >= d->stop_deadline_mono_ms + 2000) {
+    int64_t now = rw_mono_ms();
+    bool deadline = now >= d->stop_deadline_mono_ms;
+    if (now >= d->stop_deadline_mono_ms + 2000) {
         event_base_loopexit(d->base, NULL); /* the lease release never came back */
         return;
     }
@@ -261,7 +435,7 @@ static void try_finish_stop(struct renewald *d)
     if (d->stop_released)
         return;
     d->stop_released = true;
-    rw_lease_release(d);
+    rw_lease_release(d->lease);
 }
 
 static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
@@ -273,23 +447,44 @@ static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
 
 static void begin_stop(struct renewald *d, const char *sig)
 {
-    if (d->phase == RW_PHASE_STOPPING)
+    if (d->phase == PH_STOPPING)
         return;
     rw_info("stopping signal=%s", sig);
     rw_notify_stopping();
-    bool was_active = d->phase == RW_PHASE_ACTIVE;
-    d->phase = RW_PHASE_STOPPING;
+    bool was_active = d->phase == PH_ACTIVE;
+    d->phase = PH_STOPPING;
     d->stop_deadline_mono_ms = rw_mono_ms() + d->cfg->shutdown_timeout_ms;
     rw_outbox_set_running(d->outbox, false);
-    /* Persist what a sliced sweep changed, then cancel a blocked read: it has
-     * no batch in hand and its entries stay pending for the next start. */
-    if (was_active && d->store && rw_commit_pending(d->commit))
-        rw_commit_flush(d->commit);
-    rw_reader_reset(d->reader);
+    /* Persist what was taken so far; entries still in the merge stay pending in
+     * Redis for the next start.  A blocked read has nothing in hand: drop it. */
+    if (was_active && d->store && rw_commit_pending(d->commit, d->store)) {
+        struct rw_commit_state st = {d->store, d->scorer, {0}, rw_lease_token(d->lease)};
+        rw_engine_get_clock(d->engine, &st.clock);
+        if (!rw_commit_flush(d->commit, &st))
+            rw_warn("could not persist the last batch: it is read again at the next start");
+    }
+    rw_reader_stop(d->reader);
     rw_link_reset(d->reader_link, "shutdown");
     struct timeval tick = {0, 50 * 1000};
     event_add(d->stop_timer, &tick);
     try_finish_stop(d);
+}
+
+/* Moves every account into a store laid out for SC (a reload changed the signals). */
+static struct rw_store *relayout(struct renewald *d, const struct rw_scorer *sc)
+{
+    struct rw_store *st = rw_store_new(rw_scorer_nslots(sc));
+    uint8_t rec[RW_ACCOUNT_RECORD_MAX];
+    size_t cursor = 0;
+    struct rw_account *a;
+    while ((a = rw_store_next(d->store, &cursor)) != NULL) {
+        size_t len = rw_account_encode(d->scorer, a, rec, sizeof rec);
+        struct rw_account *b =
+            len <= sizeof rec ? rw_account_decode(st, sc, a->id, a->id_len, rec, len, NULL) : NULL;
+        if (b && (a->flags & RW_ACCT_DIRTY))
+            rw_store_mark_dirty(st, b);
+    }
+    return st;
 }
 
 static void reload(struct renewald *d)
@@ -297,10 +492,12 @@ static void reload(struct renewald *d)
     rw_notify_reloading();
     struct rw_diag diag = {0};
     struct rw_config *cfg = rw_config_load(d->config_path, &diag);
+    d->metrics.reload_timestamp_s = (double)rw_wall_ms() / 1000.0;
     if (!cfg) {
         for (int i = 0; i < diag.n; i++)
             rw_error("reload rejected, keeping the running configuration: %s", diag.msgs[i]);
         rw_diag_free(&diag);
+        d->metrics.reload_success = false;
         rw_notify_ready();
         return;
     }
@@ -309,23 +506,37 @@ static void reload(struct renewald *d)
         rw_warn("reload: %s changed but takes effect only after a restart", diag.msgs[i]);
     rw_diag_free(&diag);
 
-    /* Keys that need a restart keep their running values. */
     struct rw_config *old = d->cfg;
     struct rw_scorer *scorer = rw_scorer_new(cfg);
-    bool layout_changed = rw_scorer_fingerprint(scorer) != rw_scorer_fingerprint(d->scorer);
+    bool layout = rw_scorer_fingerprint(scorer) != rw_scorer_fingerprint(d->scorer);
     rw_log_set_level(cfg->log_level);
     rw_log_set_format(cfg->log_format);
-    if (layout_changed) {
-        /* Aggregates are laid out by the signals: rebuild them from Redis. */
-        rw_daemon_reset(d, "signals changed by reload");
+    if (d->store && layout) {
+        /* Unchanged signals keep their aggregates; changed or new ones start empty. */
+        struct rw_store *st = relayout(d, scorer);
+        if (d->api)
+            rw_api_store_gone(d->api);
+        rw_engine_reconfigure(d->engine, cfg, scorer, st);
+        rw_store_free(d->store);
+        d->store = st;
+        d->load.store = st;
+    } else if (d->engine) {
+        rw_engine_reconfigure(d->engine, cfg, scorer, d->store);
     }
     rw_scorer_free(d->scorer);
     d->scorer = scorer;
     d->cfg = cfg;
-    rw_outbox_reconfigure(d->outbox);
+    rw_reader_set_config(d->reader, cfg);
+    rw_ingest_set_config(d->ingest, cfg);
+    rw_commit_set_config(d->commit, cfg);
+    rw_outbox_set_config(d->outbox, cfg);
     rw_config_free(old);
-    rw_info("configuration reloaded path=%s", d->config_path);
+    d->metrics.reload_success = true;
+    rw_info("configuration reloaded path=%s signals_changed=%s", d->config_path,
+            layout ? "yes" : "no");
     rw_notify_ready();
+    if (d->phase == PH_ACTIVE)
+        schedule_work(d);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -338,6 +549,60 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         begin_stop(d, sig == SIGTERM ? "TERM" : "INT");
 }
 
+/* ---- the API's view ---- */
+
+static void api_state(void *arg, struct rw_api_state *out)
+{
+    struct renewald *d = arg;
+    bool ready = d->store && d->engine && (d->phase == PH_ACTIVE || d->phase == PH_STOPPING);
+    out->cfg = d->cfg;
+    out->scorer = d->scorer;
+    out->store = ready ? d->store : NULL;
+    out->history = ready ? rw_engine_history(d->engine) : NULL;
+    int64_t now = ready ? rw_engine_now(d->engine) : RW_NO_TIME;
+    out->now_ms = now != RW_NO_TIME ? now : rw_wall_ms();
+    if (d->phase == PH_ACTIVE && d->metrics.redis_up)
+        out->unhealthy = NULL;
+    else if (d->phase == PH_STANDBY)
+        out->unhealthy = "standby";
+    else if (d->phase == PH_STOPPING)
+        out->unhealthy = "stopping";
+    else if (!d->metrics.redis_up)
+        out->unhealthy = "redis unreachable";
+    else if (d->trouble[0])
+        out->unhealthy = d->trouble;
+    else if (d->phase == PH_LOADING)
+        out->unhealthy = "loading state";
+    else
+        out->unhealthy = "starting";
+}
+
+static void api_metrics(void *arg, struct evbuffer *out)
+{
+    struct renewald *d = arg;
+    struct rw_metrics_gauges g = {
+        .cfg = d->cfg,
+        .store = d->store,
+        .outbox_depth = rw_outbox_depth(d->outbox),
+        .active = d->phase == PH_ACTIVE,
+        .catching_up = rw_ingest_phase(d->ingest) == RW_INGEST_CATCHING_UP,
+        .redis_up = d->metrics.redis_up,
+        .sweep_cpu_s = d->sweep_cpu_s,
+    };
+    if (d->engine) {
+        struct rw_engine_stats es;
+        rw_engine_stats(d->engine, &es);
+        g.sweeps = es.sweeps;
+        g.sweep_evaluations = es.sweep_evaluations;
+    }
+    int64_t wall = rw_wall_ms();
+    for (int s = 0; s < d->cfg->nstreams; s++)
+        g.stream_lag_s[s] = (double)rw_reader_lag_ms(d->reader, s, wall) / 1000.0;
+    rw_metrics_render(&d->metrics, &g, out);
+}
+
+/* ---- construction ---- */
+
 static struct event *add_signal(struct renewald *d, int sig)
 {
     struct event *ev = evsignal_new(d->base, sig, on_signal, d);
@@ -348,76 +613,128 @@ static struct event *add_signal(struct renewald *d, int sig)
     return ev;
 }
 
-int rw_daemon_run(const char *config_path, struct rw_config *cfg)
+/* The instance lock proves a same-host predecessor with this consumer dead (SPEC §8). */
+static bool lock_instance(struct renewald *d)
 {
-    struct renewald *d = rw_xcalloc(1, sizeof *d);
-    d->config_path = rw_xstrdup(config_path);
-    d->cfg = cfg;
-    d->event_now_ms = RW_NO_TIME;
-    d->next_sweep_ms = RW_NO_TIME;
-    d->sweep_cursor = SIZE_MAX;
-    rw_log_init(cfg->log_level, cfg->log_format);
-    rw_log_route_libevent();
-    signal(SIGPIPE, SIG_IGN);
-
-    d->base = event_base_new();
-    if (!d->base) {
-        rw_error("cannot create the event loop");
-        return 1;
+    const struct rw_config *cfg = d->cfg;
+    char *identity = rw_xasprintf("%s|%d|%s|%s|%s", cfg->redis_address, cfg->redis_db,
+                                  cfg->prefix, cfg->group, cfg->consumer);
+    char path[512];
+    long holder = 0;
+    int fd = rw_lease_lock_local(identity, &holder, path, sizeof path);
+    free(identity);
+    if (fd == -1) {
+        rw_error("another renewald process (pid %ld) runs with consumer %s of group %s on this "
+                 "host; refusing to start a second one lock=%s",
+                 holder, cfg->consumer, cfg->group, path);
+        return false;
     }
+    if (fd == -2) {
+        rw_warn("cannot create the instance lock; a restart waits for its predecessor's lease "
+                "to lapse lock=%s",
+                path);
+        return true;
+    }
+    rw_lease_allow_takeover(d->lease, true); /* fd stays open (and locked) until exit */
+    return true;
+}
+
+static bool build(struct renewald *d)
+{
+    const struct rw_config *cfg = d->cfg;
     d->scorer = rw_scorer_new(cfg);
-    rw_lease_init(d);
-    d->sig_term = add_signal(d, SIGTERM);
-    d->sig_int = add_signal(d, SIGINT);
-    d->sig_hup = add_signal(d, SIGHUP);
+    d->merge = rw_merge_new(cfg->nstreams);
     d->housekeeping = event_new(d->base, -1, EV_PERSIST, on_housekeeping, d);
-    d->sweep_slice = evtimer_new(d->base, on_sweep_slice, d);
+    d->work = event_new(d->base, -1, 0, on_work, d);
+    d->retry = evtimer_new(d->base, on_retry, d);
     d->stop_timer = event_new(d->base, -1, EV_PERSIST, on_stop_timer, d);
+    d->reader_link = rw_link_new(d->base, cfg, "reader", READER_REPLY_TIMEOUT_MS, on_link_state, d);
+    d->writer_link = rw_link_new(d->base, cfg, "writer", WRITER_REPLY_TIMEOUT_MS, on_link_state, d);
+    if (!d->scorer || !d->housekeeping || !d->work || !d->retry || !d->stop_timer ||
+        !d->reader_link || !d->writer_link)
+        return false;
+    struct rw_cmd_sink writer = rw_link_sink(d->writer_link);
+    struct rw_reader_hooks rh = {reader_key, on_read, on_read_failed};
+    d->reader = rw_reader_new(rw_link_sink(d->reader_link), cfg, d->merge, &rh, d);
+    struct rw_commit_hooks ch = {on_landed, on_commit_failed};
+    d->commit = rw_commit_new(writer, cfg, &ch, d);
+    d->ingest = rw_ingest_new(cfg, d->merge, d->commit);
+    char *key = rw_config_key(cfg, "lease");
+    struct rw_lease_hooks lh = {on_lease_acquired, on_lease_standby, on_lease_lost, on_lease_error,
+                                on_lease_released};
+    d->lease = rw_lease_new(writer, key, cfg->lease_ms, d->host, cfg->consumer, &lh, d);
+    free(key);
+    struct rw_loader_hooks loh = {on_load_job, on_load_history, on_load_done};
+    d->loader = rw_loader_new(writer, &loh, d);
+    d->outbox = rw_outbox_new(d->base, writer, cfg, &d->metrics);
+    if (cfg->http_listen) {
+        struct rw_api_hooks ah = {api_state, api_metrics};
+        d->api = rw_api_new(d->base, cfg->http_listen, &ah, d);
+        if (!d->api)
+            return false;
+    }
     struct timeval hk = {0, HOUSEKEEPING_MS * 1000};
     event_add(d->housekeeping, &hk);
+    return true;
+}
 
-    d->commit = rw_commit_new(d);
-    d->reader = rw_reader_new(d);
-    d->pipeline = rw_pipeline_new();
-    d->outbox = rw_outbox_new(d);
-    if (cfg->http_listen) {
-        d->api = rw_api_new(d, cfg->http_listen);
-        if (!d->api)
-            return 1;
-    }
-    d->phase = RW_PHASE_CONNECTING;
-    int64_t reader_timeout = READER_REPLY_TIMEOUT_MS;
-    d->reader_link = rw_link_new(d->base, cfg, "reader", reader_timeout, on_link_state, d);
-    d->writer_link = rw_link_new(d->base, cfg, "writer", WRITER_REPLY_TIMEOUT_MS, on_link_state, d);
-    if (!d->reader_link || !d->writer_link)
-        return 1;
-    rw_info("renewald %s starting config=%s streams=%d signals=%d sinks=%d", RENEWALD_VERSION,
-            config_path, cfg->nstreams, cfg->nsignals, cfg->nsinks);
-    /* Ready once the loop runs: standby and reconnecting are states of a running service. */
-    rw_notify_ready();
-    event_base_dispatch(d->base);
-
-    int code = d->exit_code;
-    rw_info("stopped");
-    d->phase = RW_PHASE_STOPPING;
+static void teardown(struct renewald *d)
+{
     rw_link_free(d->reader_link);
     rw_link_free(d->writer_link);
     rw_api_free(d->api);
     rw_outbox_free(d->outbox);
     rw_reader_free(d->reader);
-    rw_pipeline_free(d->pipeline);
+    rw_ingest_free(d->ingest);
+    rw_loader_free(d->loader);
+    rw_lease_free(d->lease);
     rw_commit_free(d->commit);
+    rw_engine_free(d->engine);
     rw_store_free(d->store);
+    rw_merge_free(d->merge);
     rw_scorer_free(d->scorer);
-    event_free(d->sig_term);
-    event_free(d->sig_int);
-    event_free(d->sig_hup);
-    event_free(d->housekeeping);
-    event_free(d->sweep_slice);
-    event_free(d->stop_timer);
+    struct event *evs[] = {d->sig_term, d->sig_int,  d->sig_hup,       d->housekeeping,
+                           d->work,     d->retry,    d->stop_timer};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        if (evs[i])
+            event_free(evs[i]);
     event_base_free(d->base);
     rw_config_free(d->cfg);
     free(d->config_path);
     free(d);
+}
+
+int rw_daemon_run(const char *config_path, struct rw_config *cfg)
+{
+    struct renewald *d = rw_xcalloc(1, sizeof *d);
+    d->config_path = rw_xstrdup(config_path);
+    d->cfg = cfg;
+    d->metrics.reload_success = true;
+    rw_log_init(cfg->log_level, cfg->log_format);
+    rw_log_route_libevent();
+    signal(SIGPIPE, SIG_IGN);
+    if (gethostname(d->host, sizeof d->host - 1) != 0)
+        strcpy(d->host, "unknown");
+    d->base = event_base_new();
+    if (!d->base) {
+        rw_error("cannot create the event loop");
+        return 1;
+    }
+    d->sig_term = add_signal(d, SIGTERM);
+    d->sig_int = add_signal(d, SIGINT);
+    d->sig_hup = add_signal(d, SIGHUP);
+    if (!build(d) || !lock_instance(d)) {
+        teardown(d);
+        return 1;
+    }
+    rw_info("renewald %s starting config=%s streams=%d signals=%d sinks=%d", RENEWALD_VERSION,
+            config_path, cfg->nstreams, cfg->nsignals, cfg->nsinks);
+    /* Ready once the loop runs: standby and reconnecting are states of a running service. */
+    rw_notify_ready();
+    event_base_dispatch(d->base);
+    int code = d->exit_code;
+    rw_info("stopped");
+    d->phase = PH_STOPPING;
+    teardown(d);
     return code;
 }

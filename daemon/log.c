@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "renewald/timeutil.h"
+#include "renewald/core/timeutil.h"
 
 #define LOG_LINE_MAX    8192
 #define LIMIT_WINDOW_MS 10000

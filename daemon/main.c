@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "renewald/backtest.h"
 #include "renewald/config.h"
 #include "renewald/daemon.h"
 
@@ -16,6 +17,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: renewald [-c FILE]                 run in the foreground\n"
             "       renewald --check-config [-c FILE]  validate the configuration\n"
+            "       renewald backtest -c FILE ...       replay history (renewald backtest --help)\n"
             "       renewald --version | --help\n"
             "\n"
             "  -c, --config FILE   configuration file (default %s)\n"
@@ -36,6 +38,8 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    if (argc >= 2 && strcmp(argv[1], "backtest") == 0)
+        return rw_backtest_main(argc - 1, argv + 1);
     const char *path = DEFAULT_CONFIG;
     bool check = false;
     int opt;

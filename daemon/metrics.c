@@ -4,10 +4,8 @@
 #include <event2/buffer.h>
 #include <string.h>
 
-#include "renewald/account_store.h"
-#include "renewald/daemon.h"
-#include "renewald/event.h"
-#include "renewald/outbox.h"
+#include "renewald/core/account_store.h"
+#include "renewald/core/event.h"
 
 /* Upper bounds of the delivery latency histogram, in seconds. */
 static const double latency_bounds[RW_LATENCY_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -51,10 +49,10 @@ static void header(struct evbuffer *out, const char *name, const char *type, con
     evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-void rw_metrics_render(const struct renewald *d, struct evbuffer *out)
+void rw_metrics_render(const struct rw_metrics *m, const struct rw_metrics_gauges *g,
+                       struct evbuffer *out)
 {
-    const struct rw_metrics *m = &d->metrics;
-    const struct rw_config *cfg = d->cfg;
+    const struct rw_config *cfg = g->cfg;
 
     header(out, "renewald_build_info", "gauge", "Build information.");
     evbuffer_add_printf(out, "renewald_build_info{version=\"%s\"} 1\n", RENEWALD_VERSION);
@@ -67,8 +65,8 @@ void rw_metrics_render(const struct renewald *d, struct evbuffer *out)
                             rw_event_reasons[i], (unsigned long long)m->events_invalid[i]);
 
     size_t bands[RW_BAND_COUNT] = {0};
-    for (int b = 0; d->store && b < RW_BAND_COUNT; b++)
-        bands[b] = rw_store_band_count(d->store, b);
+    for (int b = 0; g->store && b < RW_BAND_COUNT; b++)
+        bands[b] = rw_store_band_count(g->store, b);
     header(out, "renewald_accounts", "gauge", "Accounts by band.");
     for (int b = 0; b < RW_BAND_COUNT; b++)
         evbuffer_add_printf(out, "renewald_accounts{band=\"%s\"} %zu\n",
@@ -103,26 +101,39 @@ void rw_metrics_render(const struct renewald *d, struct evbuffer *out)
                         (unsigned long long)m->latency_count);
 
     header(out, "renewald_outbox_depth", "gauge", "Deliveries waiting in the outbox.");
-    evbuffer_add_printf(out, "renewald_outbox_depth %zu\n", rw_outbox_depth(d->outbox));
+    evbuffer_add_printf(out, "renewald_outbox_depth %zu\n", g->outbox_depth);
+    double lag = 0;
+    for (int s = 0; s < cfg->nstreams; s++)
+        if (g->stream_lag_s[s] > lag)
+            lag = g->stream_lag_s[s];
     header(out, "renewald_stream_lag_seconds", "gauge",
-           "Age of the newest entry of the last read, by its id.");
-    evbuffer_add_printf(out, "renewald_stream_lag_seconds %.3f\n", m->stream_lag_s);
+           "Age of the newest entry read, by its id, in the stream furthest behind.");
+    evbuffer_add_printf(out, "renewald_stream_lag_seconds %.3f\n", lag);
+    header(out, "renewald_stream_lag_by_stream_seconds", "gauge",
+           "Age of the newest entry read, by its id, per stream (0 when read to its end).");
+    for (int s = 0; s < cfg->nstreams; s++)
+        evbuffer_add_printf(out, "renewald_stream_lag_by_stream_seconds{stream=\"%s\"} %.3f\n",
+                            cfg->streams[s], g->stream_lag_s[s]);
     header(out, "renewald_redis_up", "gauge", "1 when both redis connections are up.");
-    evbuffer_add_printf(out, "renewald_redis_up %d\n", m->redis_up ? 1 : 0);
+    evbuffer_add_printf(out, "renewald_redis_up %d\n", g->redis_up ? 1 : 0);
     header(out, "renewald_active", "gauge", "1 when this instance holds the lease.");
-    evbuffer_add_printf(out, "renewald_active %d\n", d->phase == RW_PHASE_ACTIVE ? 1 : 0);
+    evbuffer_add_printf(out, "renewald_active %d\n", g->active ? 1 : 0);
     header(out, "renewald_commits_total", "counter", "Atomic state commits.");
     evbuffer_add_printf(out, "renewald_commits_total %llu\n", (unsigned long long)m->commits_total);
     header(out, "renewald_commit_failures_total", "counter", "Commits refused or failed.");
     evbuffer_add_printf(out, "renewald_commit_failures_total %llu\n",
                         (unsigned long long)m->commit_failures_total);
-    header(out, "renewald_sweeps_total", "counter", "Completed sweeps over every account.");
-    evbuffer_add_printf(out, "renewald_sweeps_total %llu\n", (unsigned long long)m->sweeps_total);
-    header(out, "renewald_sweep_cpu_seconds", "gauge", "CPU time of the last complete sweep.");
-    evbuffer_add_printf(out, "renewald_sweep_cpu_seconds %.6f\n", m->sweep_cpu_s);
+    header(out, "renewald_sweeps_total", "counter", "Sweeps of the grid times.");
+    evbuffer_add_printf(out, "renewald_sweeps_total %llu\n", (unsigned long long)g->sweeps);
+    header(out, "renewald_sweep_evaluations_total", "counter",
+           "Accounts evaluated by sweeps (only those that could change, and everyone once a day).");
+    evbuffer_add_printf(out, "renewald_sweep_evaluations_total %llu\n",
+                        (unsigned long long)g->sweep_evaluations);
+    header(out, "renewald_sweep_cpu_seconds_total", "counter", "CPU time spent in sweeps.");
+    evbuffer_add_printf(out, "renewald_sweep_cpu_seconds_total %.6f\n", g->sweep_cpu_s);
     header(out, "renewald_sweep_stall_seconds_max", "gauge",
            "Longest time one sweep step held the event loop.");
     evbuffer_add_printf(out, "renewald_sweep_stall_seconds_max %.6f\n", m->sweep_slice_max_s);
     header(out, "renewald_catching_up", "gauge", "1 while replaying a backlog.");
-    evbuffer_add_printf(out, "renewald_catching_up %d\n", d->catching_up ? 1 : 0);
+    evbuffer_add_printf(out, "renewald_catching_up %d\n", g->catching_up ? 1 : 0);
 }

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 void rw_notify_ready(void)
@@ -12,7 +13,11 @@ void rw_notify_ready(void)
 
 void rw_notify_reloading(void)
 {
-    sd_notify(0, "RELOADING=1");
+    /* systemd's Type=notify-reload wants the monotonic time of the request. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
 }
 
 void rw_notify_stopping(void)

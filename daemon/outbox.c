@@ -1,4 +1,4 @@
-/* outbox.c - durable deliveries: per-sink queues, rate, concurrency, retries, dead letters. */
+/* outbox.c - durable deliveries: per-account chains, per-sink queues, rate, retries, dead letters. */
 #include "renewald/outbox.h"
 
 #include <event2/event.h>
@@ -6,41 +6,65 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renewald/alert.h"
-#include "renewald/daemon.h"
+#include "renewald/core/alert.h"
 #include "renewald/http_client.h"
 #include "renewald/log.h"
-#include "renewald/redis_link.h"
 #include "renewald/retry.h"
 #include "renewald/sink.h"
 
-/* Moves a job to <prefix>alerts:dead and out of the outbox in one step. */
-static const char dead_script[] =
-    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'sink', ARGV[2], 'alert', ARGV[3],"
-    " 'error', ARGV[4], 'attempts', ARGV[5])\n"
+/* Moves a job to <prefix>alerts:dead and out of the outbox, checked before writing. */
+const char rw_outbox_dead_script[] =
+    "#!lua\n"
+    "local function bad(key, want)\n"
+    "  local t = redis.call('TYPE', key)['ok']\n"
+    "  return t ~= 'none' and t ~= want end\n"
+    "if bad(KEYS[1], 'hash') or bad(KEYS[2], 'stream') then\n"
+    "  return redis.error_reply('WRONGTYPE outbox or alerts:dead holds another type') end\n"
+    "if redis.acl_check_cmd and not (redis.acl_check_cmd('HDEL', KEYS[1], ARGV[1]) and\n"
+    "    redis.acl_check_cmd('XADD', KEYS[2], '*', 'f', 'v')) then\n"
+    "  return redis.error_reply('NOPERM this user may not move jobs to alerts:dead') end\n"
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'sink', ARGV[2], 'alert', ARGV[3],\n"
+    "           'error', ARGV[4], 'attempts', ARGV[5])\n"
     "return redis.call('HDEL', KEYS[1], ARGV[1])\n";
+
+struct chain;
 
 struct job {
     char *id;       /* "ALERTID:SINK" */
     char *sink;     /* the sink's name */
+    char *account;  /* the alert's account */
     json_t *alert;  /* owned */
     char *body;     /* the alert serialised as sinks send it */
     int attempts;   /* failed attempts so far */
     int64_t due_ms; /* wall clock */
-    int64_t queued_mono_ms;
+    uint64_t seq;   /* creation order */
+    int64_t created_ms;
     struct rw_outbox *outbox; /* while in flight: NULL after a reset */
+    struct chain *chain;
 };
 
-/* A min-heap of jobs by due time. */
+/* One account's jobs for one sink, oldest first. */
+struct chain {
+    char *account;
+    struct job **jobs;
+    size_t head, n, cap;
+    bool busy; /* its head is in the ready heap or in flight */
+};
+
 struct queue {
-    struct job **heap;
+    struct job **heap; /* ready chain heads by (due, seq) */
     size_t n, cap;
+    struct chain **tab; /* account -> chain, open addressing; NULL = empty */
+    size_t tcap, tcount;
     int in_flight;
     struct rw_rate rate;
 };
 
 struct rw_outbox {
-    struct renewald *d;
+    struct event_base *base;
+    struct rw_cmd_sink sink;
+    const struct rw_config *cfg;
+    struct rw_metrics *metrics;
     struct rw_http_client *http;
     struct queue q[RW_MAX_SINKS];
     size_t depth, in_flight;
@@ -54,14 +78,109 @@ static void job_free(struct job *j)
         return;
     free(j->id);
     free(j->sink);
+    free(j->account);
     json_decref(j->alert);
     free(j->body);
     free(j);
 }
 
+/* ---- chains ---- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static struct chain **chain_slot(struct queue *q, const char *account)
+{
+    size_t mask = q->tcap - 1, i = (size_t)hash_str(account) & mask;
+    while (q->tab[i] && strcmp(q->tab[i]->account, account) != 0)
+        i = (i + 1) & mask;
+    return &q->tab[i];
+}
+
+static struct chain *chain_get(struct queue *q, const char *account)
+{
+    if ((q->tcount + 1) * 2 > q->tcap) {
+        struct chain **old = q->tab;
+        size_t ocap = q->tcap;
+        q->tcap = q->tcap ? q->tcap * 2 : 64;
+        q->tab = rw_xcalloc(q->tcap, sizeof(*q->tab));
+        for (size_t i = 0; i < ocap; i++)
+            if (old[i])
+                *chain_slot(q, old[i]->account) = old[i];
+        free(old);
+    }
+    struct chain **slot = chain_slot(q, account);
+    if (!*slot) {
+        *slot = rw_xcalloc(1, sizeof(**slot));
+        (*slot)->account = rw_xstrdup(account);
+        q->tcount++;
+    }
+    return *slot;
+}
+
+/* Inserts J in seq order (jobs loaded at start come in any order). */
+static void chain_insert(struct chain *c, struct job *j)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 4;
+        c->jobs = rw_xrealloc(c->jobs, c->cap * sizeof(*c->jobs));
+    }
+    size_t i = c->n++;
+    while (i > c->head && c->jobs[i - 1]->seq > j->seq) {
+        c->jobs[i] = c->jobs[i - 1];
+        i--;
+    }
+    c->jobs[i] = j;
+    j->chain = c;
+}
+
+static struct job *chain_head(const struct chain *c)
+{
+    return c->head < c->n ? c->jobs[c->head] : NULL;
+}
+
+static void chain_pop(struct chain *c)
+{
+    if (c->head < c->n)
+        c->head++;
+    if (c->head == c->n)
+        c->head = c->n = 0;
+}
+
+static void queue_clear(struct queue *q)
+{
+    for (size_t i = 0; i < q->tcap; i++) {
+        struct chain *c = q->tab[i];
+        if (!c)
+            continue;
+        for (size_t k = c->head; k < c->n; k++)
+            if (c->jobs[k]->outbox == NULL) /* not in flight: ours to free */
+                job_free(c->jobs[k]);
+            else
+                c->jobs[k]->chain = NULL;
+        free(c->jobs);
+        free(c->account);
+        free(c);
+    }
+    free(q->tab);
+    q->tab = NULL;
+    q->tcap = q->tcount = 0;
+    q->n = 0;
+    q->in_flight = 0;
+}
+
+/* ---- the ready heap ---- */
+
 static bool before(const struct job *a, const struct job *b)
 {
-    return a->due_ms < b->due_ms;
+    return a->due_ms != b->due_ms ? a->due_ms < b->due_ms : a->seq < b->seq;
 }
 
 static void heap_push(struct queue *q, struct job *j)
@@ -76,6 +195,7 @@ static void heap_push(struct queue *q, struct job *j)
         i = (i - 1) / 2;
     }
     q->heap[i] = j;
+    j->chain->busy = true;
 }
 
 static struct job *heap_pop(struct queue *q)
@@ -99,6 +219,14 @@ static struct job *heap_pop(struct queue *q)
     return top;
 }
 
+/* The head of C goes to the ready heap, unless it is already there or in flight. */
+static void offer(struct queue *q, struct chain *c)
+{
+    struct job *h = chain_head(c);
+    if (h && !c->busy)
+        heap_push(q, h);
+}
+
 static int sink_index(const struct rw_config *cfg, const char *name)
 {
     for (int i = 0; i < cfg->nsinks; i++)
@@ -108,45 +236,44 @@ static int sink_index(const struct rw_config *cfg, const char *name)
 }
 
 static void arm(struct rw_outbox *o);
-
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
-struct rw_outbox *rw_outbox_new(struct renewald *d)
+struct rw_outbox *rw_outbox_new(struct event_base *base, struct rw_cmd_sink sink,
+                                const struct rw_config *cfg, struct rw_metrics *metrics)
 {
     struct rw_outbox *o = rw_xcalloc(1, sizeof *o);
-    o->d = d;
-    o->http = rw_http_client_new(d->base);
-    o->timer = evtimer_new(d->base, on_timer, o);
+    o->base = base;
+    o->sink = sink;
+    o->cfg = cfg;
+    o->metrics = metrics;
+    o->http = rw_http_client_new(base);
+    o->timer = evtimer_new(base, on_timer, o);
     if (!o->http || !o->timer) {
         rw_error("cannot create the delivery client");
         exit(1);
     }
-    rw_outbox_reconfigure(o);
+    for (int s = 0; s < cfg->nsinks; s++)
+        rw_rate_init(&o->q[s].rate, cfg->sinks[s].rate_per_s);
     return o;
 }
 
 static void clear_queues(struct rw_outbox *o)
 {
-    for (int s = 0; s < RW_MAX_SINKS; s++) {
-        struct queue *q = &o->q[s];
-        for (size_t i = 0; i < q->n; i++)
-            job_free(q->heap[i]);
-        q->n = 0;
-        q->in_flight = 0;
-    }
+    for (int s = 0; s < RW_MAX_SINKS; s++)
+        queue_clear(&o->q[s]);
     o->depth = 0;
 }
 
 void rw_outbox_reset(struct rw_outbox *o)
 {
-    /* Cancelling transfers runs their callbacks, which free the jobs. */
+    /* Cancelling transfers runs their callbacks, which free the jobs in flight. */
+    clear_queues(o);
     rw_http_client_free(o->http);
-    o->http = rw_http_client_new(o->d->base);
+    o->http = rw_http_client_new(o->base);
     if (!o->http) {
         rw_error("cannot create the delivery client");
         exit(1);
     }
-    clear_queues(o);
     o->in_flight = 0;
     o->running = false;
     evtimer_del(o->timer);
@@ -156,8 +283,8 @@ void rw_outbox_free(struct rw_outbox *o)
 {
     if (!o)
         return;
-    rw_http_client_free(o->http);
     clear_queues(o);
+    rw_http_client_free(o->http);
     for (int s = 0; s < RW_MAX_SINKS; s++)
         free(o->q[s].heap);
     if (o->timer)
@@ -165,54 +292,95 @@ void rw_outbox_free(struct rw_outbox *o)
     free(o);
 }
 
-void rw_outbox_reconfigure(struct rw_outbox *o)
+/* Files J under its sink's chain of its account; false when the sink is unknown. */
+static bool file_job(struct rw_outbox *o, struct job *j)
 {
-    const struct rw_config *cfg = o->d->cfg;
+    int s = sink_index(o->cfg, j->sink);
+    if (s < 0)
+        return false;
+    struct chain *c = chain_get(&o->q[s], j->account);
+    chain_insert(c, j);
+    o->depth++;
+    if (o->running)
+        offer(&o->q[s], c);
+    return true;
+}
+
+void rw_outbox_set_config(struct rw_outbox *o, const struct rw_config *cfg)
+{
     /* Re-file queued jobs by sink name: a reload may reorder, add or remove sinks. */
     struct job **all = NULL;
     size_t n = 0, cap = 0;
     for (int s = 0; s < RW_MAX_SINKS; s++) {
         struct queue *q = &o->q[s];
-        for (size_t i = 0; i < q->n; i++) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                all = rw_xrealloc(all, cap * sizeof *all);
+        for (size_t i = 0; i < q->tcap; i++) {
+            struct chain *c = q->tab[i];
+            for (size_t k = c ? c->head : 0; c && k < c->n; k++) {
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    all = rw_xrealloc(all, cap * sizeof *all);
+                }
+                all[n++] = c->jobs[k];
+                c->jobs[k]->chain = NULL;
             }
-            all[n++] = q->heap[i];
+            if (c) {
+                free(c->jobs);
+                free(c->account);
+                free(c);
+            }
         }
+        free(q->tab);
+        q->tab = NULL;
+        q->tcap = q->tcount = 0;
         q->n = 0;
+        q->in_flight = 0;
     }
+    o->cfg = cfg;
     for (int s = 0; s < cfg->nsinks; s++)
         rw_rate_init(&o->q[s].rate, cfg->sinks[s].rate_per_s);
     o->depth = 0;
+    bool running = o->running;
+    o->running = false; /* file everything first, offer the heads after */
     size_t dropped = 0;
     for (size_t i = 0; i < n; i++) {
-        int s = sink_index(cfg, all[i]->sink);
-        if (s < 0) {
+        struct job *j = all[i];
+        bool flying = j->outbox != NULL;
+        if (!file_job(o, j)) {
             dropped++;
-            job_free(all[i]);
+            if (!flying)
+                job_free(j);
             continue;
         }
-        heap_push(&o->q[s], all[i]);
-        o->depth++;
+        if (flying) { /* still in flight: its chain waits for it */
+            int s = sink_index(cfg, j->sink);
+            o->q[s].in_flight++;
+            j->chain->busy = true;
+        }
     }
     free(all);
+    o->running = running;
     if (dropped)
         rw_warn("deliveries to sinks no longer configured stay in the outbox count=%zu", dropped);
+    if (o->running) {
+        for (int s = 0; s < cfg->nsinks; s++)
+            for (size_t i = 0; i < o->q[s].tcap; i++)
+                if (o->q[s].tab[i])
+                    offer(&o->q[s], o->q[s].tab[i]);
+    }
     arm(o);
 }
 
 void rw_outbox_add(struct rw_outbox *o, const char *job_id, size_t id_len, const char *job_json,
-                   size_t json_len, int64_t due_ms)
+                   size_t json_len)
 {
     json_error_t jerr;
     json_t *job = json_loadb(job_json, json_len, 0, &jerr);
-    const char *sink = NULL;
+    const char *sink = NULL, *account = NULL;
     json_t *alert = NULL;
-    json_int_t attempts = 0, due = 0;
+    json_int_t attempts = 0, due = 0, seq = 0, ts = 0;
     if (!job ||
-        json_unpack(job, "{s:s, s:I, s:I, s:o}", "sink", &sink, "attempts", &attempts, "due", &due,
-                    "alert", &alert) != 0 ||
+        json_unpack(job, "{s:s, s:I, s:I, s?I, s?I, s?s, s:o}", "sink", &sink, "attempts", &attempts,
+                    "due", &due, "seq", &seq, "ts", &ts, "account", &account, "alert", &alert) != 0 ||
         !json_is_object(alert)) {
         rw_error("unreadable delivery job in the outbox id=%.*s", (int)(id_len > 80 ? 80 : id_len),
                  job_id);
@@ -222,31 +390,37 @@ void rw_outbox_add(struct rw_outbox *o, const char *job_id, size_t id_len, const
     struct job *j = rw_xcalloc(1, sizeof *j);
     j->id = rw_xstrndup(job_id, id_len);
     j->sink = rw_xstrdup(sink);
+    const char *acct = account ? account : rw_alert_str(alert, "account");
+    j->account = rw_xstrdup(acct ? acct : "");
     j->alert = json_incref(alert);
     j->body = rw_alert_dumps(alert);
     j->attempts = (int)attempts;
-    j->due_ms = due > due_ms ? (int64_t)due : due_ms;
-    j->queued_mono_ms = rw_mono_ms();
+    j->due_ms = (int64_t)due;
+    j->seq = (uint64_t)seq;
+    j->created_ms = ts > 0 ? (int64_t)ts : rw_wall_ms();
     json_decref(job);
-    int s = sink_index(o->d->cfg, j->sink);
-    if (s < 0) {
-        rw_warn("delivery job for an unknown sink stays in the outbox id=%s sink=%s", j->id,
-                j->sink);
+    if (!file_job(o, j)) {
+        rw_log_rl(RW_LOG_WARN, "delivery job for an unknown sink stays in the outbox id=%s sink=%s",
+                  j->id, j->sink);
         job_free(j);
         return;
     }
-    heap_push(&o->q[s], j);
-    o->depth++;
     arm(o);
 }
 
 void rw_outbox_set_running(struct rw_outbox *o, bool running)
 {
-    o->running = running;
-    if (running)
+    if (running && !o->running) {
+        o->running = true;
+        for (int s = 0; s < o->cfg->nsinks; s++)
+            for (size_t i = 0; i < o->q[s].tcap; i++)
+                if (o->q[s].tab[i])
+                    offer(&o->q[s], o->q[s].tab[i]);
         arm(o);
-    else
+    } else if (!running) {
+        o->running = false;
         evtimer_del(o->timer);
+    }
 }
 
 size_t rw_outbox_in_flight(const struct rw_outbox *o)
@@ -259,25 +433,25 @@ size_t rw_outbox_depth(const struct rw_outbox *o)
     return o->depth;
 }
 
-/* Fire-and-forget bookkeeping in Redis; a failure leaves the job to be retried after a restart. */
+/* ---- bookkeeping in Redis: a failure leaves the job to be retried after a restart ---- */
+
 static void on_bookkeeping(struct rw_link *link, redisReply *reply, void *arg)
 {
     (void)link;
-    struct renewald *d = rw_call_take(arg, reply, NULL, NULL);
-    if (d && reply->type == REDIS_REPLY_ERROR)
+    (void)arg;
+    if (reply && reply->type == REDIS_REPLY_ERROR)
         rw_log_rl(RW_LOG_ERROR, "outbox bookkeeping failed error=\"%.200s\"", reply->str);
 }
 
 static void send_cmd(struct rw_outbox *o, int argc, const char **argv, const size_t *lens)
 {
-    struct rw_call *call = rw_call_new(o->d, NULL, 0);
-    if (!rw_link_command(o->d->writer_link, on_bookkeeping, call, 0, argc, argv, lens))
-        rw_call_take(call, NULL, NULL, NULL);
+    if (!rw_cmd_send(&o->sink, on_bookkeeping, NULL, 0, argc, argv, lens))
+        rw_log_rl(RW_LOG_WARN, "outbox bookkeeping skipped: redis link down");
 }
 
 static void job_done(struct rw_outbox *o, struct job *j)
 {
-    char *key = rw_config_key(o->d->cfg, "outbox");
+    char *key = rw_config_key(o->cfg, "outbox");
     const char *argv[] = {"HDEL", key, j->id};
     size_t lens[] = {4, strlen(key), strlen(j->id)};
     send_cmd(o, 3, argv, lens);
@@ -286,15 +460,15 @@ static void job_done(struct rw_outbox *o, struct job *j)
 
 static void job_dead(struct rw_outbox *o, struct job *j, const char *error)
 {
-    rw_warn("delivery failed for good id=%s sink=%s attempts=%d error=\"%s\"", j->id, j->sink,
-            j->attempts, error);
-    char *outbox = rw_config_key(o->d->cfg, "outbox");
-    char *dead = rw_config_key(o->d->cfg, "alerts:dead");
+    rw_log_rl(RW_LOG_WARN, "delivery failed for good id=%s sink=%s attempts=%d error=\"%s\"", j->id,
+              j->sink, j->attempts, error);
+    char *outbox = rw_config_key(o->cfg, "outbox");
+    char *dead = rw_config_key(o->cfg, "alerts:dead");
     char attempts[16], keep[24];
     snprintf(attempts, sizeof attempts, "%d", j->attempts);
-    snprintf(keep, sizeof keep, "%ld", o->d->cfg->keep);
-    const char *argv[] = {"EVAL",  dead_script, "2",   outbox,   dead, j->id,
-                          j->sink, j->body,     error, attempts, keep};
+    snprintf(keep, sizeof keep, "%ld", o->cfg->keep);
+    const char *argv[] = {"EVAL",  rw_outbox_dead_script, "2",   outbox,   dead, j->id,
+                          j->sink, j->body,               error, attempts, keep};
     size_t lens[11];
     for (int i = 0; i < 11; i++)
         lens[i] = strlen(argv[i]);
@@ -303,19 +477,21 @@ static void job_dead(struct rw_outbox *o, struct job *j, const char *error)
     free(dead);
 }
 
-/* Persists the next attempt's due time, then queues the job again. */
+/* Persists the next attempt's due time; the job stays its chain's head. */
 static void job_retry(struct rw_outbox *o, int s, struct job *j, int64_t retry_after_ms)
 {
-    const struct rw_sink_conf *sc = &o->d->cfg->sinks[s];
+    const struct rw_sink_conf *sc = &o->cfg->sinks[s];
     int64_t delay = rw_retry_delay_ms(sc->retry_initial_ms, sc->retry_max_ms, j->attempts,
                                       retry_after_ms, NULL, NULL);
     j->due_ms = rw_wall_ms() + delay;
-    json_t *job = json_pack("{s:s, s:i, s:I, s:O}", "sink", j->sink, "attempts", j->attempts, "due",
-                            (json_int_t)j->due_ms, "alert", j->alert);
-    char *text = job ? json_dumps(job, JSON_COMPACT) : NULL;
+    json_t *job = json_pack("{s:s, s:i, s:I, s:I, s:I, s:s, s:O}", "sink", j->sink, "attempts",
+                            j->attempts, "due", (json_int_t)j->due_ms, "seq", (json_int_t)j->seq,
+                            "ts", (json_int_t)j->created_ms, "account", j->account, "alert",
+                            j->alert);
+    char *text = job ? json_dumps(job, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(job);
     if (text) {
-        char *key = rw_config_key(o->d->cfg, "outbox");
+        char *key = rw_config_key(o->cfg, "outbox");
         const char *argv[] = {"HSET", key, j->id, text};
         size_t lens[] = {4, strlen(key), strlen(j->id), strlen(text)};
         send_cmd(o, 4, argv, lens);
@@ -325,37 +501,46 @@ static void job_retry(struct rw_outbox *o, int s, struct job *j, int64_t retry_a
     rw_debug("delivery will be retried id=%s sink=%s attempts=%d in_ms=%lld", j->id, j->sink,
              j->attempts, (long long)delay);
     heap_push(&o->q[s], j);
-    o->depth++;
 }
 
-/* Settles one attempt of J (already out of its queue) with RESULT. */
-static void settle(struct rw_outbox *o, struct job *j, const struct rw_delivery_result *res)
+/* Settles one attempt of J (out of the ready heap) with RESULT. */
+static void settle(struct rw_outbox *o, int s, struct job *j, const struct rw_delivery_result *res)
 {
-    struct renewald *d = o->d;
-    int s = sink_index(d->cfg, j->sink);
-    double latency = (double)(rw_mono_ms() - j->queued_mono_ms) / 1000.0;
-    if (s >= 0)
-        rw_metrics_delivery(&d->metrics, s, (int)res->outcome, latency);
+    double latency = (double)(rw_wall_ms() - j->created_ms) / 1000.0;
+    struct chain *c = j->chain;
     if (res->outcome == RW_DELIVERY_SUCCESS) {
+        if (s >= 0)
+            rw_metrics_delivery(o->metrics, s, RW_DELIVERY_SUCCESS, latency);
         rw_debug("delivered id=%s sink=%s", j->id, j->sink);
         job_done(o, j);
-        job_free(j);
-        return;
-    }
-    j->attempts++;
-    if (res->outcome == RW_DELIVERY_PERMANENT || s < 0 ||
-        j->attempts >= d->cfg->sinks[s].max_attempts) {
-        const char *why = res->outcome == RW_DELIVERY_PERMANENT ? res->error : "";
+    } else {
+        j->attempts++;
+        bool final = res->outcome == RW_DELIVERY_PERMANENT || s < 0 ||
+                     j->attempts >= o->cfg->sinks[s].max_attempts;
+        if (s >= 0)
+            rw_metrics_delivery(o->metrics, s, final ? RW_DELIVERY_PERMANENT : RW_DELIVERY_RETRY,
+                                latency);
+        if (!final) {
+            rw_log_rl(RW_LOG_WARN,
+                      "delivery failed, will retry id=%s sink=%s attempts=%d error=\"%s\"", j->id,
+                      j->sink, j->attempts, res->error);
+            job_retry(o, s, j, res->retry_after_ms);
+            return;
+        }
         char msg[RW_SINK_ERROR_MAX + 64];
         if (res->outcome != RW_DELIVERY_PERMANENT)
             snprintf(msg, sizeof msg, "retries exhausted: %s", res->error);
-        job_dead(o, j, res->outcome == RW_DELIVERY_PERMANENT ? why : msg);
-        job_free(j);
-        return;
+        job_dead(o, j, res->outcome == RW_DELIVERY_PERMANENT ? res->error : msg);
     }
-    rw_log_rl(RW_LOG_WARN, "delivery failed, will retry id=%s sink=%s attempts=%d error=\"%s\"",
-              j->id, j->sink, j->attempts, res->error);
-    job_retry(o, s, j, res->retry_after_ms);
+    /* Done with it: the account's next job for this sink may go. */
+    o->depth--;
+    if (c) {
+        chain_pop(c);
+        c->busy = false;
+        if (s >= 0)
+            offer(&o->q[s], c);
+    }
+    job_free(j);
 }
 
 static void on_transfer_done(const struct rw_http_result *res, void *arg)
@@ -366,25 +551,31 @@ static void on_transfer_done(const struct rw_http_result *res, void *arg)
         job_free(j); /* still in Redis: delivered after the next start */
         return;
     }
+    j->outbox = NULL;
     o->in_flight--;
-    int s = sink_index(o->d->cfg, j->sink);
+    int s = sink_index(o->cfg, j->sink);
     if (s >= 0 && o->q[s].in_flight > 0)
         o->q[s].in_flight--;
     struct rw_delivery_result dr;
     if (s >= 0) {
-        rw_sink_classify(&o->d->cfg->sinks[s], res, &dr);
+        rw_sink_classify(&o->cfg->sinks[s], res, &dr);
     } else {
         dr.outcome = RW_DELIVERY_RETRY;
         dr.retry_after_ms = -1;
         snprintf(dr.error, sizeof dr.error, "sink removed by reload");
     }
-    settle(o, j, &dr);
+    if (!j->chain) { /* its sink went away in a reload while it flew */
+        job_free(j);
+        arm(o);
+        return;
+    }
+    settle(o, s, j, &dr);
     arm(o);
 }
 
 static void start_job(struct rw_outbox *o, int s, struct job *j)
 {
-    const struct rw_sink_conf *sc = &o->d->cfg->sinks[s];
+    const struct rw_sink_conf *sc = &o->cfg->sinks[s];
     struct rw_http_request req;
     char err[RW_SINK_ERROR_MAX];
     memset(&req, 0, sizeof req);
@@ -396,21 +587,22 @@ static void start_job(struct rw_outbox *o, int s, struct job *j)
             o->q[s].in_flight++;
             return;
         }
+        j->outbox = NULL;
         struct rw_delivery_result dr = {RW_DELIVERY_RETRY, -1, "cannot start transfer"};
-        settle(o, j, &dr);
+        settle(o, s, j, &dr);
         return;
     }
     struct rw_delivery_result dr = {
         prep == RW_SINK_DELIVERED ? RW_DELIVERY_SUCCESS : RW_DELIVERY_PERMANENT, -1, ""};
     if (prep == RW_SINK_FAILED)
         snprintf(dr.error, sizeof dr.error, "%s", err);
-    settle(o, j, &dr);
+    settle(o, s, j, &dr);
 }
 
 /* Starts what may start now; re-arms the timer for the earliest next start. */
 static void pump(struct rw_outbox *o)
 {
-    const struct rw_config *cfg = o->d->cfg;
+    const struct rw_config *cfg = o->cfg;
     int64_t now = rw_wall_ms();
     int64_t next = INT64_MAX;
     for (int s = 0; s < cfg->nsinks; s++) {
@@ -429,7 +621,6 @@ static void pump(struct rw_outbox *o)
                 break;
             }
             heap_pop(q);
-            o->depth--;
             start_job(o, s, top);
         }
     }

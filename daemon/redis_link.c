@@ -9,11 +9,12 @@
 #include <string.h>
 
 #include "renewald/log.h"
-#include "renewald/parse.h"
+#include "renewald/core/parse.h"
 
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 5000
 #define WATCHDOG_TICK_MS 500
+#define STABLE_MS        5000 /* up this long: the next reconnect starts from the minimum */
 
 /* One command in flight; a doubly linked list in send order. */
 struct pending {
@@ -42,6 +43,7 @@ struct rw_link {
     struct event *reconnect_timer;
     struct event *watchdog_timer;
     int64_t connect_started_ms; /* monotonic, of the attempt in progress */
+    int64_t up_since_ms;        /* monotonic, when the handshake completed */
     struct pending head;        /* sentinel */
     size_t in_flight;
     bool freeing;
@@ -81,7 +83,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
             return;
         }
         if (reply && --link->handshake_left == 0) {
-            link->backoff_ms = RECONNECT_MIN_MS;
+            link->up_since_ms = rw_mono_ms();
             rw_info("redis connected link=%s", link->name);
             free(p);
             set_up(link, true);
@@ -165,6 +167,10 @@ static void on_connect(const redisAsyncContext *ac, int status)
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
     struct rw_link *link = ac->data;
+    /* A connection that held for a while was healthy: start reconnecting fast.
+     * One that drops right after its handshake keeps backing off. */
+    if (link->up && rw_mono_ms() - link->up_since_ms >= STABLE_MS)
+        link->backoff_ms = RECONNECT_MIN_MS;
     if (status != REDIS_OK && !link->freeing)
         rw_log_rl(RW_LOG_WARN, "redis connection lost link=%s error=\"%s\"", link->name,
                   ac->errstr);
@@ -343,7 +349,45 @@ void rw_link_reset(struct rw_link *link, const char *why)
     redisAsyncFree(ac);
 }
 
+void rw_link_cancel_all(struct rw_link *link)
+{
+    /* Each command ends now for its owner; its reply, when it comes, is dropped.
+     * Commands the callbacks send meanwhile are new: the walk stops at the old tail. */
+    struct pending *last = link->head.prev;
+    if (last == &link->head)
+        return;
+    for (struct pending *p = link->head.next;; p = p->next) {
+        if (!p->handshake && p->cb) {
+            rw_link_reply_cb cb = p->cb;
+            void *arg = p->arg;
+            p->cb = NULL;
+            p->arg = NULL;
+            cb(link, NULL, arg);
+        }
+        if (p == last)
+            break;
+    }
+}
+
 size_t rw_link_in_flight(const struct rw_link *link)
 {
     return link->in_flight;
+}
+
+static bool link_send(void *ctx, rw_link_reply_cb cb, void *arg, int64_t block_ms, int argc,
+                      const char **argv, const size_t *argvlen)
+{
+    return rw_link_command(ctx, cb, arg, block_ms, argc, argv, argvlen);
+}
+
+struct rw_cmd_sink rw_link_sink(struct rw_link *link)
+{
+    struct rw_cmd_sink s = {link_send, link};
+    return s;
+}
+
+bool rw_cmd_send(const struct rw_cmd_sink *sink, rw_link_reply_cb cb, void *arg, int64_t block_ms,
+                 int argc, const char **argv, const size_t *argvlen)
+{
+    return sink->send && sink->send(sink->ctx, cb, arg, block_ms, argc, argv, argvlen);
 }

@@ -1,6 +1,6 @@
 /* sink.c - dispatch per sink type, the log sink, outcome classification, shared helpers. */
 #include "sink_internal.h"
-#include "renewald/alert.h"
+#include "renewald/core/alert.h"
 #include "renewald/log.h"
 #include "renewald/retry.h"
 

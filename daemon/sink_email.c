@@ -1,6 +1,6 @@
 /* sink_email.c - one RFC 5322 message per alert over SMTP (smtps:// or STARTTLS). */
 #include "sink_internal.h"
-#include "renewald/alert.h"
+#include "renewald/core/alert.h"
 
 #include <math.h>
 #include <openssl/evp.h>

@@ -1,6 +1,6 @@
 /* sink_slack.c - Slack incoming webhook: Block Kit blocks plus a text fallback. */
 #include "sink_internal.h"
-#include "renewald/alert.h"
+#include "renewald/core/alert.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* sink_webhook.c - POST of the alert JSON, signed with HMAC-SHA256 when a secret is set. */
 #include "sink_internal.h"
-#include "renewald/alert.h"
+#include "renewald/core/alert.h"
 
 #include <openssl/evp.h>
 #include <openssl/core_names.h>

@@ -1,113 +1,192 @@
-/* state_load.c - becoming active: groups, claims, applied ids, meta, accounts, outbox. */
+/* state_load.c - becoming active: groups, claims, applied ids, meta, accounts, outbox, history. */
 #include "renewald/state_load.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "renewald/account_store.h"
-#include "renewald/commit.h"
-#include "renewald/daemon.h"
+#include "renewald/core/timeutil.h"
 #include "renewald/log.h"
-#include "renewald/outbox.h"
-#include "renewald/redis_link.h"
-#include "renewald/score.h"
-#include "renewald/stream_reader.h"
 
 #define SCAN_COUNT  "5000"
 #define CLAIM_COUNT "1000"
 
-enum step { STEP_GROUPS, STEP_CLAIM, STEP_APPLIED, STEP_META, STEP_STATE, STEP_OUTBOX, STEP_DONE };
+enum step { STEP_GROUPS, STEP_CLAIM, STEP_APPLIED, STEP_META, STEP_STATE, STEP_OUTBOX,
+            STEP_HISTORY, STEP_DONE };
 
-/* The loader's progress; one per load, freed when it ends or is abandoned. */
-struct load {
+struct rw_loader {
+    struct rw_cmd_sink sink;
+    struct rw_loader_hooks hooks;
+    void *arg;
+    const struct rw_config *cfg;
+    const struct rw_scorer *sc;
+    struct rw_load_result *res;
+    bool running;
+    uint64_t gen;
     enum step step;
     int stream;      /* STEP_GROUPS / STEP_CLAIM */
+    int32_t day;     /* STEP_HISTORY: the day being read */
+    int32_t last_day;
     char cursor[48]; /* XAUTOCLAIM start / HSCAN cursor */
-    int groups_created;
-    size_t accounts, slots_reset, bad_records, jobs;
 };
 
-static void next(struct renewald *d, struct load *ld);
+struct call {
+    struct rw_loader *ld;
+    uint64_t gen;
+};
 
-static bool send(struct renewald *d, struct load *ld, int argc, const char **argv,
-                 rw_link_reply_cb cb)
+static void next(struct rw_loader *ld);
+
+struct rw_loader *rw_loader_new(struct rw_cmd_sink sink, const struct rw_loader_hooks *hooks,
+                                void *arg)
+{
+    struct rw_loader *ld = rw_xcalloc(1, sizeof(*ld));
+    ld->sink = sink;
+    ld->hooks = *hooks;
+    ld->arg = arg;
+    return ld;
+}
+
+void rw_loader_free(struct rw_loader *ld)
+{
+    free(ld);
+}
+
+void rw_loader_stop(struct rw_loader *ld)
+{
+    ld->running = false;
+    ld->gen++;
+}
+
+bool rw_loader_running(const struct rw_loader *ld)
+{
+    return ld->running;
+}
+
+static void finish(struct rw_loader *ld, bool ok, const char *why, const char *redis_error)
+{
+    ld->running = false;
+    ld->gen++;
+    ld->hooks.done(ld->arg, ok, why, redis_error);
+}
+
+static void send(struct rw_loader *ld, int argc, const char **argv, rw_link_reply_cb cb)
 {
     size_t lens[16];
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    struct rw_call *call = rw_call_new(d, ld, 0);
-    if (rw_link_command(d->writer_link, cb, call, 0, argc, argv, lens))
-        return true;
-    rw_call_take(call, NULL, NULL, NULL);
-    free(ld);
-    return false;
+    struct call *c = rw_xmalloc(sizeof(*c));
+    c->ld = ld;
+    c->gen = ld->gen;
+    if (!rw_cmd_send(&ld->sink, cb, c, 0, argc, argv, lens)) {
+        free(c);
+        finish(ld, false, "redis connection down", NULL);
+    }
 }
 
-/* Takes the call of a reply; NULL (and the load freed) when it is stale or failed. */
-static struct renewald *take(void *arg, redisReply *reply, struct load **ld, bool allow_error)
+/* The loader of a reply, or NULL when it is stale, lost or an error (then the load ended). */
+static struct rw_loader *take(void *arg, const redisReply *reply, bool allow_error,
+                              const char *what)
 {
-    void *extra;
-    struct renewald *d = rw_call_take(arg, reply, &extra, NULL);
-    *ld = extra;
-    if (!d) {
-        free(*ld);
+    struct call *c = arg;
+    struct rw_loader *ld = c->ld;
+    bool current = c->gen == ld->gen && ld->running;
+    free(c);
+    if (!current)
+        return NULL;
+    if (!reply) {
+        finish(ld, false, "redis connection lost while loading", NULL);
         return NULL;
     }
     if (reply->type == REDIS_REPLY_ERROR && !allow_error) {
-        rw_error("loading state failed error=\"%.200s\"", reply->str);
-        free(*ld);
-        rw_daemon_reset(d, "state load failed");
+        finish(ld, false, what, reply->str);
         return NULL;
     }
-    return d;
+    return ld;
 }
 
-static void on_group(struct rw_link *link, redisReply *reply, void *arg)
+static void on_group_created(struct rw_link *link, redisReply *reply, void *arg)
 {
     (void)link;
-    struct load *ld;
-    struct renewald *d = take(arg, reply, &ld, true);
-    if (!d)
+    struct rw_loader *ld = take(arg, reply, true, "cannot create consumer group");
+    if (!ld)
         return;
     if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9) != 0) {
-        rw_error("cannot create consumer group stream=%s error=\"%.200s\"",
-                 d->cfg->streams[ld->stream], reply->str);
-        free(ld);
-        rw_daemon_reset(d, "group creation failed");
+        finish(ld, false, "cannot create consumer group", reply->str);
         return;
     }
     if (reply->type != REDIS_REPLY_ERROR)
-        ld->groups_created++;
+        ld->res->groups_created++;
     ld->stream++;
-    next(d, ld);
+    next(ld);
+}
+
+static void create_group(struct rw_loader *ld, bool mkstream)
+{
+    const struct rw_config *cfg = ld->cfg;
+    const char *argv[] = {"XGROUP", "CREATE", cfg->streams[ld->stream], cfg->group, "0",
+                          "MKSTREAM"};
+    send(ld, mkstream ? 6 : 5, argv, on_group_created);
+}
+
+/* XINFO GROUPS: create the group only when it is missing (a write an
+ * out-of-memory Redis would refuse). */
+static void on_groups(struct rw_link *link, redisReply *reply, void *arg)
+{
+    (void)link;
+    struct rw_loader *ld = take(arg, reply, true, "cannot read consumer groups");
+    if (!ld)
+        return;
+    if (reply->type == REDIS_REPLY_ERROR) {
+        if (strstr(reply->str, "no such key")) {
+            create_group(ld, true);
+            return;
+        }
+        finish(ld, false, "cannot read consumer groups", reply->str);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        finish(ld, false, "unexpected XINFO GROUPS reply", NULL);
+        return;
+    }
+    const char *group = ld->cfg->group;
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *g = reply->element[i];
+        for (size_t j = 0; g->type == REDIS_REPLY_ARRAY && j + 1 < g->elements; j += 2) {
+            const redisReply *k = g->element[j], *v = g->element[j + 1];
+            if (k->type == REDIS_REPLY_STRING && k->len == 4 && memcmp(k->str, "name", 4) == 0 &&
+                v->type == REDIS_REPLY_STRING && v->len == strlen(group) &&
+                memcmp(v->str, group, v->len) == 0) {
+                ld->stream++;
+                next(ld);
+                return;
+            }
+        }
+    }
+    create_group(ld, false);
 }
 
 static void on_claim(struct rw_link *link, redisReply *reply, void *arg)
 {
     (void)link;
-    struct load *ld;
-    struct renewald *d = take(arg, reply, &ld, false);
-    if (!d)
+    struct rw_loader *ld = take(arg, reply, false, "cannot claim pending entries");
+    if (!ld)
         return;
     /* [next-start, [ids...], [deleted...]] */
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
         reply->element[0]->type != REDIS_REPLY_STRING || reply->element[0]->len >= 48) {
-        rw_error("unexpected XAUTOCLAIM reply stream=%s", d->cfg->streams[ld->stream]);
-        free(ld);
-        rw_daemon_reset(d, "bad XAUTOCLAIM reply");
+        finish(ld, false, "unexpected XAUTOCLAIM reply", NULL);
         return;
     }
     const redisReply *ids = reply->element[1];
     if (ids->type == REDIS_REPLY_ARRAY && ids->elements > 0)
         rw_info("claimed pending entries of other consumers stream=%s count=%zu",
-                d->cfg->streams[ld->stream], ids->elements);
+                ld->cfg->streams[ld->stream], ids->elements);
     memcpy(ld->cursor, reply->element[0]->str, reply->element[0]->len);
     ld->cursor[reply->element[0]->len] = '\0';
-    if (strcmp(ld->cursor, "0-0") == 0) {
+    if (strcmp(ld->cursor, "0-0") == 0)
         ld->stream++;
-        strcpy(ld->cursor, "0-0");
-    }
-    next(d, ld);
+    next(ld);
 }
 
 static bool is_pairs(const redisReply *r)
@@ -123,23 +202,21 @@ static bool is_pairs(const redisReply *r)
 static void on_applied(struct rw_link *link, redisReply *reply, void *arg)
 {
     (void)link;
-    struct load *ld;
-    struct renewald *d = take(arg, reply, &ld, false);
-    if (!d)
+    struct rw_loader *ld = take(arg, reply, false, "cannot read the last applied ids");
+    if (!ld)
         return;
     if (!is_pairs(reply)) {
-        free(ld);
-        rw_daemon_reset(d, "bad applied-ids reply");
+        finish(ld, false, "unexpected reply for the last applied ids", NULL);
         return;
     }
     for (size_t i = 0; i < reply->elements; i += 2) {
         const redisReply *k = reply->element[i], *v = reply->element[i + 1];
-        int s = rw_config_stream_index(d->cfg, k->str, k->len);
-        if (s >= 0 && !rw_applied_restore(&d->applied, s, v->str, v->len))
-            rw_warn("ignoring a malformed last-applied id stream=%s", d->cfg->streams[s]);
+        int s = rw_config_stream_index(ld->cfg, k->str, k->len);
+        if (s >= 0 && !rw_applied_restore(&ld->res->applied, s, v->str, v->len))
+            rw_warn("ignoring a malformed last-applied id stream=%s", ld->cfg->streams[s]);
     }
     ld->step = STEP_META;
-    next(d, ld);
+    next(ld);
 }
 
 static int64_t parse_i64(const redisReply *v, int64_t fallback)
@@ -154,42 +231,53 @@ static int64_t parse_i64(const redisReply *v, int64_t fallback)
     return *end ? fallback : (int64_t)x;
 }
 
+static bool key_is(const redisReply *k, const char *name)
+{
+    return k->len == strlen(name) && memcmp(k->str, name, k->len) == 0;
+}
+
 static void on_meta(struct rw_link *link, redisReply *reply, void *arg)
 {
     (void)link;
-    struct load *ld;
-    struct renewald *d = take(arg, reply, &ld, false);
-    if (!d)
+    struct rw_loader *ld = take(arg, reply, false, "cannot read meta");
+    if (!ld)
         return;
     if (!is_pairs(reply)) {
-        free(ld);
-        rw_daemon_reset(d, "bad meta reply");
+        finish(ld, false, "unexpected reply for meta", NULL);
         return;
     }
-    d->commit_seq = 0;
-    d->event_now_ms = RW_NO_TIME;
-    d->next_sweep_ms = RW_NO_TIME;
+    struct rw_load_result *res = ld->res;
+    struct rw_engine_clock *c = &res->clock;
+    res->commit_seq = 0;
+    c->now_ms = c->last_sweep_ms = c->sweep_ms = c->target_ms = RW_NO_TIME;
+    c->history_day = RW_NO_DAY;
+    c->sweep_full = c->sweep_alerting = false;
     for (size_t i = 0; i < reply->elements; i += 2) {
         const redisReply *k = reply->element[i], *v = reply->element[i + 1];
-        if (k->len == 3 && memcmp(k->str, "seq", 3) == 0)
-            d->commit_seq = (uint64_t)parse_i64(v, 0);
-        else if (k->len == 9 && memcmp(k->str, "event_now", 9) == 0)
-            d->event_now_ms = parse_i64(v, RW_NO_TIME);
-        else if (k->len == 10 && memcmp(k->str, "next_sweep", 10) == 0)
-            d->next_sweep_ms = parse_i64(v, RW_NO_TIME);
+        if (key_is(k, "seq"))
+            res->commit_seq = (uint64_t)parse_i64(v, 0);
+        else if (key_is(k, "now"))
+            c->now_ms = parse_i64(v, RW_NO_TIME);
+        else if (key_is(k, "last_sweep"))
+            c->last_sweep_ms = parse_i64(v, RW_NO_TIME);
+        else if (key_is(k, "history_day"))
+            c->history_day = (int32_t)parse_i64(v, RW_NO_DAY);
+        else if (key_is(k, "sweep"))
+            c->sweep_ms = parse_i64(v, RW_NO_TIME);
+        else if (key_is(k, "sweep_target"))
+            c->target_ms = parse_i64(v, RW_NO_TIME);
+        else if (key_is(k, "sweep_alerting"))
+            c->sweep_alerting = parse_i64(v, 0) != 0;
     }
-    if (reply->elements == 0 && ld->groups_created > 0)
-        rw_warn("no saved state in redis: reading every stream from its start "
-                "(first start, or redis lost its data)");
-    rw_commit_settle(d->commit, d->commit_seq);
-    rw_commit_reset(d->commit, d->commit_seq);
+    c->sweep_full = c->sweep_ms != RW_NO_TIME;
+    res->empty = reply->elements == 0;
     ld->step = STEP_STATE;
     strcpy(ld->cursor, "0");
-    next(d, ld);
+    next(ld);
 }
 
 /* Validates an HSCAN reply: [cursor, [field, value, ...]]. */
-static const redisReply *scan_items(const redisReply *reply, struct load *ld)
+static const redisReply *scan_items(const redisReply *reply, struct rw_loader *ld)
 {
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_STRING || reply->element[0]->len >= 48 ||
@@ -203,153 +291,156 @@ static const redisReply *scan_items(const redisReply *reply, struct load *ld)
 static void on_state(struct rw_link *link, redisReply *reply, void *arg)
 {
     (void)link;
-    struct load *ld;
-    struct renewald *d = take(arg, reply, &ld, false);
-    if (!d)
+    struct rw_loader *ld = take(arg, reply, false, "cannot read account state");
+    if (!ld)
         return;
     const redisReply *items = scan_items(reply, ld);
     if (!items) {
-        free(ld);
-        rw_daemon_reset(d, "bad state scan reply");
+        finish(ld, false, "unexpected reply scanning account state", NULL);
         return;
     }
-    uint32_t fp = rw_scorer_fingerprint(d->scorer);
+    struct rw_load_result *res = ld->res;
     for (size_t i = 0; i < items->elements; i += 2) {
         const redisReply *k = items->element[i], *v = items->element[i + 1];
-        bool reset = false;
+        int reset = 0;
         struct rw_account *a = NULL;
         if (k->len >= 1 && k->len <= RW_ACCOUNT_MAX)
-            a = rw_account_decode(d->store, k->str, k->len, (const uint8_t *)v->str, v->len, fp,
-                                  &reset);
+            a = rw_account_decode(res->store, ld->sc, k->str, k->len, (const uint8_t *)v->str,
+                                  v->len, &reset);
         if (!a) {
-            ld->bad_records++;
+            res->bad_records++;
             continue;
         }
-        if (reset) {
-            rw_scorer_reset(d->scorer, a->agg);
-            ld->slots_reset++;
-        }
-        ld->accounts++;
+        if (reset)
+            res->signals_reset++;
+        res->accounts++;
     }
     if (strcmp(ld->cursor, "0") == 0) {
         ld->step = STEP_OUTBOX;
         strcpy(ld->cursor, "0");
     }
-    next(d, ld);
+    next(ld);
 }
 
 static void on_outbox(struct rw_link *link, redisReply *reply, void *arg)
 {
     (void)link;
-    struct load *ld;
-    struct renewald *d = take(arg, reply, &ld, false);
-    if (!d)
+    struct rw_loader *ld = take(arg, reply, false, "cannot read the outbox");
+    if (!ld)
         return;
     const redisReply *items = scan_items(reply, ld);
     if (!items) {
-        free(ld);
-        rw_daemon_reset(d, "bad outbox scan reply");
+        finish(ld, false, "unexpected reply scanning the outbox", NULL);
         return;
     }
     for (size_t i = 0; i < items->elements; i += 2) {
         const redisReply *k = items->element[i], *v = items->element[i + 1];
-        rw_outbox_add(d->outbox, k->str, k->len, v->str, v->len, 0);
-        ld->jobs++;
+        ld->hooks.job(ld->arg, k->str, k->len, v->str, v->len);
+        ld->res->jobs++;
     }
-    if (strcmp(ld->cursor, "0") == 0)
-        ld->step = STEP_DONE;
-    next(d, ld);
+    if (strcmp(ld->cursor, "0") == 0) {
+        ld->step = STEP_HISTORY;
+        int64_t now = ld->res->clock.now_ms;
+        ld->last_day = now == RW_NO_TIME ? RW_NO_DAY : rw_day_of_ms(now);
+        ld->day = ld->last_day == RW_NO_DAY ? RW_NO_DAY : ld->last_day - (RW_HISTORY_RING - 1);
+    }
+    next(ld);
 }
 
-static void finish(struct renewald *d, struct load *ld)
+static void on_history(struct rw_link *link, redisReply *reply, void *arg)
 {
-    if (ld->bad_records)
-        rw_error("skipped unreadable account records count=%zu", ld->bad_records);
-    if (ld->slots_reset)
-        rw_warn("signal definitions changed since these accounts were saved: their aggregates "
-                "start empty count=%zu",
-                ld->slots_reset);
-    rw_info("state loaded accounts=%zu pending_deliveries=%zu commit_seq=%llu", ld->accounts,
-            ld->jobs, (unsigned long long)d->commit_seq);
-    free(ld);
-    d->now_ms = d->cfg->clock == RW_CLOCK_EVENT && d->event_now_ms != RW_NO_TIME ? d->event_now_ms
-                                                                                 : rw_wall_ms();
-    d->catching_up = false;
-    rw_daemon_loaded(d);
+    (void)link;
+    struct rw_loader *ld = take(arg, reply, false, "cannot read daily history");
+    if (!ld)
+        return;
+    if (reply->type == REDIS_REPLY_STRING) {
+        ld->hooks.history(ld->arg, ld->day, (const unsigned char *)reply->str, reply->len);
+        ld->res->history_days++;
+    } else if (reply->type != REDIS_REPLY_NIL) {
+        finish(ld, false, "unexpected reply for daily history", NULL);
+        return;
+    }
+    ld->day++;
+    next(ld);
 }
 
-static void next(struct renewald *d, struct load *ld)
+static void next(struct rw_loader *ld)
 {
-    const struct rw_config *cfg = d->cfg;
+    const struct rw_config *cfg = ld->cfg;
     char *key;
     switch (ld->step) {
     case STEP_GROUPS:
         if (ld->stream < cfg->nstreams) {
-            const char *argv[] = {"XGROUP",   "CREATE", cfg->streams[ld->stream],
-                                  cfg->group, "0",      "MKSTREAM"};
-            send(d, ld, 6, argv, on_group);
+            const char *argv[] = {"XINFO", "GROUPS", cfg->streams[ld->stream]};
+            send(ld, 3, argv, on_groups);
             return;
         }
         ld->step = STEP_CLAIM;
         ld->stream = 0;
         strcpy(ld->cursor, "0-0");
-        next(d, ld);
+        next(ld);
         return;
     case STEP_CLAIM:
         if (ld->stream < cfg->nstreams) {
             /* Entries another consumer (a dead instance) read but never acknowledged. */
-            const char *argv[] = {"XAUTOCLAIM", cfg->streams[ld->stream],
-                                  cfg->group,   cfg->consumer,
-                                  "0",          ld->cursor,
-                                  "COUNT",      CLAIM_COUNT,
-                                  "JUSTID"};
-            send(d, ld, 9, argv, on_claim);
+            const char *argv[] = {"XAUTOCLAIM", cfg->streams[ld->stream], cfg->group,
+                                  cfg->consumer, "0", ld->cursor, "COUNT", CLAIM_COUNT, "JUSTID"};
+            send(ld, 9, argv, on_claim);
             return;
         }
         ld->step = STEP_APPLIED;
-        next(d, ld);
+        next(ld);
         return;
-    case STEP_APPLIED: {
-        key = rw_config_key(cfg, "applied");
-        const char *argv[] = {"HGETALL", key};
-        send(d, ld, 2, argv, on_applied);
+    case STEP_APPLIED:
+    case STEP_META:
+        key = rw_config_key(cfg, ld->step == STEP_APPLIED ? "applied" : "meta");
+        {
+            const char *argv[] = {"HGETALL", key};
+            send(ld, 2, argv, ld->step == STEP_APPLIED ? on_applied : on_meta);
+        }
         free(key);
         return;
-    }
-    case STEP_META: {
-        key = rw_config_key(cfg, "meta");
-        const char *argv[] = {"HGETALL", key};
-        send(d, ld, 2, argv, on_meta);
+    case STEP_STATE:
+    case STEP_OUTBOX:
+        key = rw_config_key(cfg, ld->step == STEP_STATE ? "state" : "outbox");
+        {
+            const char *argv[] = {"HSCAN", key, ld->cursor, "COUNT", SCAN_COUNT};
+            send(ld, 5, argv, ld->step == STEP_STATE ? on_state : on_outbox);
+        }
         free(key);
         return;
-    }
-    case STEP_STATE: {
-        key = rw_config_key(cfg, "state");
-        const char *argv[] = {"HSCAN", key, ld->cursor, "COUNT", SCAN_COUNT};
-        send(d, ld, 5, argv, on_state);
-        free(key);
+    case STEP_HISTORY:
+        if (ld->day != RW_NO_DAY && ld->day <= ld->last_day && cfg->history_ms > 0) {
+            char date[RW_DATE_MAX];
+            rw_format_date(ld->day, date);
+            key = rw_xasprintf("%shistory:%s", cfg->prefix, date);
+            const char *argv[] = {"GET", key};
+            send(ld, 2, argv, on_history);
+            free(key);
+            return;
+        }
+        ld->step = STEP_DONE;
+        next(ld);
         return;
-    }
-    case STEP_OUTBOX: {
-        key = rw_config_key(cfg, "outbox");
-        const char *argv[] = {"HSCAN", key, ld->cursor, "COUNT", SCAN_COUNT};
-        send(d, ld, 5, argv, on_outbox);
-        free(key);
-        return;
-    }
     case STEP_DONE:
-        finish(d, ld);
+        finish(ld, true, NULL, NULL);
         return;
     }
 }
 
-void rw_state_load_start(struct renewald *d)
+void rw_loader_start(struct rw_loader *ld, const struct rw_config *cfg, const struct rw_scorer *sc,
+                     struct rw_load_result *res)
 {
-    rw_store_free(d->store);
-    d->store = rw_store_new(rw_scorer_nslots(d->scorer));
-    rw_applied_clear(&d->applied);
-    rw_outbox_reset(d->outbox);
-    struct load *ld = rw_xcalloc(1, sizeof *ld);
+    rw_loader_stop(ld);
+    struct rw_store *store = res->store;
+    memset(res, 0, sizeof(*res));
+    res->store = store;
+    rw_applied_clear(&res->applied);
+    ld->cfg = cfg;
+    ld->sc = sc;
+    ld->res = res;
+    ld->running = true;
     ld->step = STEP_GROUPS;
-    next(d, ld);
+    ld->stream = 0;
+    next(ld);
 }

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "renewald/timeutil.h"
+#include "renewald/core/timeutil.h"
 
 #define DAY_MS         INT64_C(86400000)
 #define MAX_ACCOUNTS   10000000

@@ -2,27 +2,45 @@
  * api.h - the HTTP endpoint on evhttp (SPEC §7): /healthz, /metrics,
  * /v1/accounts/ID and the worklist /v1/accounts.  Bounded request sizes and
  * header counts, idle timeouts, and a bearer token on /v1/... when configured.
+ * A worklist request is answered after a scan done in slices, one per loop
+ * turn, so that no request holds the loop for more than a few milliseconds.
+ *
+ * The API reads the daemon through a hook that describes its state at the
+ * moment of each request; it owns only its listener and its scans in progress.
  */
 #ifndef RENEWALD_API_H
 #define RENEWALD_API_H
 
-#include "renewald/common.h"
+#include "renewald/config.h"
+#include "renewald/core/history.h"
+#include "renewald/core/score.h"
 
-struct renewald;
+struct event_base;
+struct evbuffer;
+struct rw_store;
+
+/* What a request may read, valid until the callback that filled it returns. */
+struct rw_api_state {
+    const struct rw_config *cfg;
+    const struct rw_scorer *scorer;
+    struct rw_store *store;           /* NULL unless the state is loaded */
+    const struct rw_history *history; /* NULL when the store is */
+    int64_t now_ms;                   /* the `now` answers are evaluated at */
+    const char *unhealthy;            /* NULL when healthy, else why (the /healthz text) */
+};
+
+struct rw_api_hooks {
+    void (*state)(void *arg, struct rw_api_state *out);
+    void (*metrics)(void *arg, struct evbuffer *out);
+};
+
 struct rw_api;
 
 /* Listens on LISTEN ("IP:PORT" or "[V6]:PORT"); NULL (logged) when it cannot. */
-struct rw_api *rw_api_new(struct renewald *d, const char *listen) RW_NODISCARD;
+struct rw_api *rw_api_new(struct event_base *base, const char *listen,
+                          const struct rw_api_hooks *hooks, void *arg) RW_NODISCARD;
 void rw_api_free(struct rw_api *api);
-
-/* Query parsing of the worklist, exposed for tests and fuzzing. */
-struct rw_worklist_query {
-    unsigned bands;  /* bit (1u << enum rw_band); 0 = any */
-    int within_days; /* -1 = any */
-    size_t limit;    /* 1..10000, default 100 */
-};
-/* Parses a query string (without '?', may be NULL); on error returns false with a reason in ERR. */
-bool rw_api_parse_worklist_query(const char *query, struct rw_worklist_query *q, char *err,
-                                 size_t errcap) RW_NODISCARD;
+/* The store is about to be freed: scans in progress answer 503. */
+void rw_api_store_gone(struct rw_api *api);
 
 #endif

@@ -1,32 +1,57 @@
 /*
  * commit.h - the one atomic write (a Lua script, one round trip) that makes a
- * batch or a sweep durable: lease fence, sequence fence, changed accounts,
- * last applied ids, XACKs, dead letters, alerts and their outbox jobs, meta.
+ * batch or a sweep durable: dead letters, alerts and their delivery jobs,
+ * daily history, changed accounts, acknowledgements, last applied ids and the
+ * engine's clock, fenced by the lease and a commit sequence number.
+ *
+ * Redis does not roll a script back, so the script checks everything that
+ * could fail (fences, the type of every key, ACL permissions) before its first
+ * write, declares itself (a shebang) so that an out-of-memory Redis refuses it
+ * before it runs, and writes the sequence number last.
  *
  * The commit object accumulates what the next write carries; rw_commit_flush
- * sends it and starts a new one.  Commits are numbered: each one requires the
- * previous number in Redis, so when one fails every later one fails too and
- * nothing is half-applied; the daemon then resets and reloads.
+ * sends it.  Each write requires the previous sequence number in Redis, so
+ * when one fails every later one fails too; the owner then reloads.
  *
- * Strings passed in are copied.  Alert objects passed in are stolen.
+ * Strings passed in are copied.  The commit borrows its config and sink.
  */
 #ifndef RENEWALD_COMMIT_H
 #define RENEWALD_COMMIT_H
 
-#include <jansson.h>
-
-#include "renewald/common.h"
+#include "renewald/config.h"
+#include "renewald/core/engine.h"
 #include "renewald/metrics.h"
-
-struct renewald;
-struct rw_commit;
+#include "renewald/redis_link.h"
 
 #define RW_COMMITS_IN_FLIGHT 2
 
-struct rw_commit *rw_commit_new(struct renewald *d) RW_NODISCARD;
+/* Delivery jobs created by a landed write, in creation order. */
+struct rw_job_list {
+    const char *const *ids;   /* "ALERTID:SINK" */
+    const char *const *texts; /* the job JSON */
+    const size_t *id_lens, *text_lens;
+    size_t n;
+};
+
+struct rw_commit_hooks {
+    /* The write numbered SEQ landed: COUNTS are now true and JOBS durable. */
+    void (*landed)(void *arg, uint64_t seq, const struct rw_counts *counts,
+                   const struct rw_job_list *jobs);
+    /* A write failed with Redis' ERROR (NULL: its connection went); later ones fail too. */
+    void (*failed)(void *arg, const char *error);
+};
+
+struct rw_commit;
+
+struct rw_commit *rw_commit_new(struct rw_cmd_sink sink, const struct rw_config *cfg,
+                                const struct rw_commit_hooks *hooks, void *arg) RW_NODISCARD;
 void rw_commit_free(struct rw_commit *c);
-/* Drops everything pending and in flight; the next commit follows SEQ. */
+void rw_commit_set_config(struct rw_commit *c, const struct rw_config *cfg);
+/* Drops everything pending and in flight; the next write follows SEQ. */
 void rw_commit_reset(struct rw_commit *c, uint64_t seq);
+/* After a reset: writes whose replies were lost and whose number is at or below
+ * LANDED_SEQ (what Redis holds) landed; their counts reach the metrics now. */
+void rw_commit_settle(struct rw_commit *c, uint64_t landed_seq, struct rw_metrics *m);
 
 /* Acknowledges entry ID of stream index STREAM (applied, skipped or dead). */
 void rw_commit_ack(struct rw_commit *c, int stream, const char *id, size_t id_len);
@@ -35,24 +60,32 @@ void rw_commit_applied(struct rw_commit *c, int stream, const char *id, size_t i
 /* Appends a dead letter (the event is cut at RW_DEAD_EVENT_MAX; EVENT may be NULL). */
 void rw_commit_dead(struct rw_commit *c, int stream, const char *id, size_t id_len,
                     const char *reason, const char *event, size_t event_len);
-/* Appends an alert created by this commit and a delivery job for each sink in SINKS. */
-void rw_commit_alert(struct rw_commit *c, const char *alert_id, json_t *alert, uint32_t sinks);
+/* Appends an alert and a delivery job for each sink in SINKS (bit i = cfg->sinks[i]). */
+void rw_commit_alert(struct rw_commit *c, const struct rw_alert *al, uint32_t sinks);
+/* Writes history entries of DAY for ordinals [FROM, FROM + N) (16-bit each). */
+void rw_commit_history(struct rw_commit *c, int32_t day, uint32_t from, const uint16_t *entries,
+                       uint32_t n);
+/* Deletes the history key of DAY (aged out). */
+void rw_commit_history_drop(struct rw_commit *c, int32_t day);
 
-/* Counters of what the pending write carries (events applied, dead letters,
- * alerts); they reach the metrics only when that write lands, so work redone
- * after a reset is not counted twice. */
+/* Counters of what the pending write carries; they reach the metrics only when
+ * that write lands, so work redone after a reset is not counted twice. */
 struct rw_counts *rw_commit_counts(struct rw_commit *c);
 
-/* After a reset, the commits whose replies were lost are settled against the
- * sequence number Redis holds: those at or below LANDED_SEQ landed, and their
- * counts reach the metrics now. */
-void rw_commit_settle(struct rw_commit *c, uint64_t landed_seq);
+/* What a write needs besides what was accumulated. */
+struct rw_commit_state {
+    struct rw_store *store; /* its dirty accounts are written, and the dirty set cleared */
+    const struct rw_scorer *scorer;
+    struct rw_engine_clock clock;
+    const char *lease_token;
+};
 
-/* Something is waiting to be written (accounts, acks, dead letters, alerts). */
-bool rw_commit_pending(const struct rw_commit *c);
-/* Sends the pending write (with the store's dirty accounts and the meta) if any. */
-void rw_commit_flush(struct rw_commit *c);
+/* Something is waiting to be written. */
+bool rw_commit_pending(const struct rw_commit *c, const struct rw_store *store);
+/* Sends the pending write, if any; false when it could not be sent (link down). */
+bool rw_commit_flush(struct rw_commit *c, const struct rw_commit_state *st) RW_NODISCARD;
 size_t rw_commit_in_flight(const struct rw_commit *c);
+
 /* The Lua source of the script (for tests and tools). */
 extern const char rw_commit_script[];
 

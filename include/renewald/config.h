@@ -10,7 +10,7 @@
 #ifndef RENEWALD_CONFIG_H
 #define RENEWALD_CONFIG_H
 
-#include "renewald/common.h"
+#include "renewald/core/common.h"
 
 #define RW_CONF_NAME_MAX    64 /* bytes of a section name: signal, sink, route */
 #define RW_MAX_STREAMS      32
@@ -41,6 +41,7 @@ struct rw_signal_conf {
     double weight;        /* >= 0, default 1 */
     bool normalize_seats; /* normalize = seats (rate only) */
     bool critical;
+    double min_samples; /* mean only: absent while the decayed count is below it; 0 = none */
 };
 
 struct rw_sink_conf {
@@ -113,12 +114,16 @@ struct rw_config {
     /* [score] */
     double healthy, watch, hysteresis;
     int64_t confirm_ms, min_history_ms;
+    int64_t confirm_at_risk_ms; /* = confirm_ms when not given */
+    int64_t history_ms;         /* daily scores kept (0 = none), <= 400 days */
 
     /* [alerts] */
     enum rw_band_policy on_band_change;
     int renewal_windows[RW_MAX_WINDOWS]; /* days, sorted descending, distinct, > 0 */
     int nwindows;
     long keep;
+    int band_change_within; /* days; -1 = none */
+    char *account_url;      /* template with {account}, or NULL */
 
     struct rw_sink_conf sinks[RW_MAX_SINKS];
     int nsinks;

@@ -12,7 +12,7 @@
 #ifndef RENEWALD_HTTP_CLIENT_H
 #define RENEWALD_HTTP_CLIENT_H
 
-#include "renewald/common.h"
+#include "renewald/core/common.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>

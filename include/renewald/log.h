@@ -10,7 +10,7 @@
 #ifndef RENEWALD_LOG_H
 #define RENEWALD_LOG_H
 
-#include "renewald/common.h"
+#include "renewald/core/common.h"
 #include "renewald/config.h"
 
 void rw_log_init(enum rw_log_level level, enum rw_log_format format);

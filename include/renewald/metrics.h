@@ -6,7 +6,8 @@
 #ifndef RENEWALD_METRICS_H
 #define RENEWALD_METRICS_H
 
-#include "renewald/common.h"
+#include "renewald/config.h"
+#include "renewald/core/common.h"
 
 #define RW_METRICS_MAX_REASONS 24
 #define RW_METRICS_MAX_SINKS   32
@@ -30,6 +31,8 @@ struct rw_metrics {
     double sweep_slice_max_s;   /* longest single sweep step: the loop stall it caused */
     bool redis_up;
     int64_t outbox_depth;
+    bool reload_success;       /* the last reload (or the start) loaded its file */
+    double reload_timestamp_s; /* wall time of the last reload, 0 before any */
 };
 
 /* Counts that become true only when the commit carrying them lands. */
@@ -44,11 +47,23 @@ void rw_metrics_add(struct rw_metrics *m, const struct rw_counts *c);
 int rw_metrics_reason_index(const char *reason);
 
 struct evbuffer;
-struct renewald;
+struct rw_store;
+
+/* What the exposition reads besides the counters, taken when it is rendered. */
+struct rw_metrics_gauges {
+    const struct rw_config *cfg;
+    const struct rw_store *store; /* NULL unless the state is loaded */
+    size_t outbox_depth;
+    bool active, catching_up, redis_up;
+    double stream_lag_s[RW_MAX_STREAMS];
+    double sweep_cpu_s;       /* CPU time of the sweeps so far */
+    uint64_t sweeps, sweep_evaluations;
+};
 
 /* Records one finished delivery of sink index SINK. */
 void rw_metrics_delivery(struct rw_metrics *m, int sink, int outcome, double latency_s);
-/* Writes the whole exposition of D's metrics and gauges into OUT. */
-void rw_metrics_render(const struct renewald *d, struct evbuffer *out);
+/* Writes the whole exposition of M and G into OUT. */
+void rw_metrics_render(const struct rw_metrics *m, const struct rw_metrics_gauges *g,
+                       struct evbuffer *out);
 
 #endif

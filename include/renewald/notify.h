@@ -6,7 +6,7 @@
 #ifndef RENEWALD_NOTIFY_H
 #define RENEWALD_NOTIFY_H
 
-#include "renewald/common.h"
+#include "renewald/core/common.h"
 
 void rw_notify_ready(void);
 void rw_notify_reloading(void);

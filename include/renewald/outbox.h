@@ -1,34 +1,45 @@
 /*
  * outbox.h - durable alert delivery (SPEC §4).  Every job (one alert for one
- * sink) lives in Redis — <prefix>outbox (sorted set of job ids by due time)
- * and <prefix>outbox:jobs (hash of job JSON) — from the commit that created
- * it until it succeeds or goes to <prefix>alerts:dead.  The outbox keeps an
- * in-memory queue per sink, honours each sink's rate and concurrency, retries
- * with backoff and Retry-After, and drives transfers on the HTTP client.
+ * sink) lives in the hash <prefix>outbox from the commit that created it until
+ * it succeeds (HDEL) or goes to <prefix>alerts:dead.  In memory, each sink has
+ * a chain of jobs per account in creation order, of which only the head may be
+ * attempted, and a queue of ready heads by due time: one account's alerts reach
+ * a sink in order, whatever the sink's concurrency.  The outbox honours each
+ * sink's rate and concurrency, retries with backoff and Retry-After, and
+ * drives transfers on the HTTP client.
  *
- * The outbox owns its queued jobs and in-flight transfers.  Job JSON:
- * {"sink": NAME, "attempts": N, "alert": {...}}; job id "ALERTID:SINK".
+ * Job JSON: {"sink": NAME, "attempts": N, "due": MS, "seq": N, "ts": MS,
+ * "account": ID, "alert": {...}}; job id "ALERTID:SINK".  The outbox owns its
+ * jobs and transfers; it borrows the config (swap with rw_outbox_set_config)
+ * and the metrics.
  */
 #ifndef RENEWALD_OUTBOX_H
 #define RENEWALD_OUTBOX_H
 
-#include "renewald/common.h"
+#include "renewald/config.h"
+#include "renewald/metrics.h"
+#include "renewald/redis_link.h"
 
-struct renewald;
+struct event_base;
 struct rw_outbox;
 
-struct rw_outbox *rw_outbox_new(struct renewald *d) RW_NODISCARD;
+struct rw_outbox *rw_outbox_new(struct event_base *base, struct rw_cmd_sink sink,
+                                const struct rw_config *cfg, struct rw_metrics *metrics)
+    RW_NODISCARD;
 void rw_outbox_free(struct rw_outbox *o);
 /* Forgets every queued job and cancels transfers (a reset: jobs stay in Redis). */
 void rw_outbox_reset(struct rw_outbox *o);
 /* Queues a job that is durable in Redis (after its commit, or loaded at start). */
 void rw_outbox_add(struct rw_outbox *o, const char *job_id, size_t id_len, const char *job_json,
-                   size_t json_len, int64_t due_ms);
+                   size_t json_len);
 /* Starts (ACTIVE) or stops (shutdown, standby) starting new transfers. */
 void rw_outbox_set_running(struct rw_outbox *o, bool running);
 /* A reload changed the sinks: re-resolve queued jobs by sink name. */
-void rw_outbox_reconfigure(struct rw_outbox *o);
+void rw_outbox_set_config(struct rw_outbox *o, const struct rw_config *cfg);
 size_t rw_outbox_in_flight(const struct rw_outbox *o);
 size_t rw_outbox_depth(const struct rw_outbox *o);
+
+/* The script that moves a job to the dead letters (for tests). */
+extern const char rw_outbox_dead_script[];
 
 #endif

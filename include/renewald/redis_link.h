@@ -14,7 +14,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "renewald/common.h"
+#include "renewald/core/common.h"
 #include "renewald/config.h"
 
 struct event_base;
@@ -47,11 +47,33 @@ const char *rw_link_name(const struct rw_link *link);
 bool rw_link_command(struct rw_link *link, rw_link_reply_cb cb, void *arg, int64_t block_ms,
                      int argc, const char **argv, const size_t *argvlen) RW_NODISCARD;
 
+/*
+ * Where a worker sends its commands: a link, or (in unit tests) a fake that
+ * records them.  SEND has rw_link_command's contract.
+ */
+struct rw_cmd_sink {
+    bool (*send)(void *ctx, rw_link_reply_cb cb, void *arg, int64_t block_ms, int argc,
+                 const char **argv, const size_t *argvlen);
+    void *ctx;
+};
+struct rw_cmd_sink rw_link_sink(struct rw_link *link);
+/* Sends through SINK; false (and CB never called) when it cannot. */
+bool rw_cmd_send(const struct rw_cmd_sink *sink, rw_link_reply_cb cb, void *arg, int64_t block_ms,
+                 int argc, const char **argv, const size_t *argvlen) RW_NODISCARD;
+
 /* Writes queued commands to the socket now instead of at the next loop turn. */
 void rw_link_flush(struct rw_link *link);
 
 /* Drops the connection (its commands end with NULL replies) and reconnects. */
 void rw_link_reset(struct rw_link *link, const char *why);
+
+/*
+ * Ends every command in flight for its owner (its callback runs now with a NULL
+ * reply) without dropping the connection: the replies, when they arrive, are
+ * discarded.  What a failed commit or a lost lease calls for, without a
+ * reconnect storm.
+ */
+void rw_link_cancel_all(struct rw_link *link);
 
 /* Commands sent and not yet answered. */
 size_t rw_link_in_flight(const struct rw_link *link);

@@ -10,7 +10,7 @@
 #ifndef RENEWALD_RETRY_H
 #define RENEWALD_RETRY_H
 
-#include "renewald/common.h"
+#include "renewald/core/common.h"
 
 #include <curl/curl.h>
 

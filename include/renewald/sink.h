@@ -15,7 +15,7 @@
 #ifndef RENEWALD_SINK_H
 #define RENEWALD_SINK_H
 
-#include "renewald/common.h"
+#include "renewald/core/common.h"
 #include "renewald/config.h"
 #include "renewald/http_client.h"
 

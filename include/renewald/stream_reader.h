@@ -1,64 +1,70 @@
 /*
- * stream_reader.h - the consumer side of the Redis streams: this consumer's
- * pending entries first (id 0), then new ones (>) with XREADGROUP ... BLOCK on
- * the reader link, each reply turned into a struct rw_batch and handed to the
- * pipeline inside the reply callback (entries point into hiredis' reply).
+ * stream_reader.h - the consumer side of the Redis streams: XREADGROUP of the
+ * streams whose merge queues ran dry, each stream first re-reading this
+ * consumer's pending entries (after a restart), then new ones (>).  Entries go
+ * into the merge (core/merge.h) with their merge key; which ones are taken,
+ * and when, is the ingest's business.
  *
- * The reader owns nothing but its cursors; it reads only while the daemon is
- * ACTIVE and fewer than RW_COMMITS_IN_FLIGHT commits are outstanding.
+ * The reader owns only its cursors and the read in flight; it borrows the
+ * merge and sends through a command sink (a link, or a fake in tests).
  */
 #ifndef RENEWALD_STREAM_READER_H
 #define RENEWALD_STREAM_READER_H
 
 #include <hiredis/hiredis.h>
 
-#include "renewald/common.h"
 #include "renewald/config.h"
-#include "renewald/timeutil.h"
+#include "renewald/core/merge.h"
+#include "renewald/redis_link.h"
 
-struct renewald;
-
-/* One stream entry of a batch; the pointers borrow the reply's memory. */
-struct rw_entry {
-    int stream; /* index into cfg->streams */
-    struct rw_entry_id id;
-    const char *id_str;
-    size_t id_len;
-    const char *event; /* the `event` field, or NULL when absent */
-    size_t event_len;
-    bool bad_id; /* the id is not MS-SEQ: dead-lettered as bad_entry_id */
-    size_t pos;  /* position in the reply: keeps the merge stable */
+struct rw_reader_hooks {
+    /* The merge key of an entry (its event time), for configs with several streams. */
+    int64_t (*key)(void *arg, int stream, struct rw_entry_id id, const char *raw, size_t len);
+    /* A read landed in the merge (entries, or streams now known to be drained). */
+    void (*read)(void *arg);
+    /* A read failed (REDIS_ERROR is Redis' message, or NULL for a malformed reply). */
+    void (*failed)(void *arg, const char *why, const char *redis_error);
 };
-
-struct rw_batch {
-    struct rw_entry *entries; /* owned by the batch, in stream-id merge order */
-    size_t n, cap;
-    bool full;                      /* some stream returned `batch` entries */
-    bool requested[RW_MAX_STREAMS]; /* the read asked for this stream (set by the reader) */
-    int count[RW_MAX_STREAMS];      /* entries this stream returned */
-    int64_t newest_id_ms;           /* ms part of the newest entry id, RW_NO_TIME when empty */
-};
-
-void rw_batch_free(struct rw_batch *b);
-
-/*
- * Turns an XREADGROUP reply (NIL, or an array of [stream, [[id, [f, v, ...]], ...]])
- * into B (cleared first).  Streams are matched by name against CFG.  Entries
- * of the same stream keep their order; streams are merged by entry id.
- * Returns false when the reply does not have that shape (B is then empty).
- */
-bool rw_batch_from_reply(const redisReply *reply, const struct rw_config *cfg, int batch_size,
-                         struct rw_batch *b) RW_NODISCARD;
 
 struct rw_reader;
-struct rw_reader *rw_reader_new(struct renewald *d) RW_NODISCARD;
+
+struct rw_reader *rw_reader_new(struct rw_cmd_sink sink, const struct rw_config *cfg,
+                                struct rw_merge *merge, const struct rw_reader_hooks *hooks,
+                                void *arg) RW_NODISCARD;
 void rw_reader_free(struct rw_reader *r);
-/* Starts from this consumer's pending entries; the daemon is ACTIVE. */
+/* A reload: batch and block may change (streams, group and consumer do not). */
+void rw_reader_set_config(struct rw_reader *r, const struct rw_config *cfg);
+/* Starts over: every stream re-reads this consumer's pending entries first. */
 void rw_reader_start(struct rw_reader *r);
-/* Issues the next read if none is in flight and the daemon allows it. */
-void rw_reader_kick(struct rw_reader *r);
+/* Forgets the read in flight and stops (a reset or shutdown). */
+void rw_reader_stop(struct rw_reader *r);
+/*
+ * Reads the streams in WANT (bit i = stream i; the streams whose queues are or
+ * will be empty) unless a read is in flight.  It blocks in Redis only when
+ * every stream asked for is read to its end.
+ */
+void rw_reader_kick(struct rw_reader *r, uint32_t want);
 bool rw_reader_busy(const struct rw_reader *r);
-/* Forgets cursors and any read in flight (a reset or shutdown). */
-void rw_reader_reset(struct rw_reader *r);
+/* Age in ms of the newest entry STREAM returned (by its id) at the wall time NOW,
+ * 0 when it is read to its end. */
+int64_t rw_reader_lag_ms(const struct rw_reader *r, int stream, int64_t now_ms);
+
+/*
+ * Moves an XREADGROUP reply (NIL, or [[stream, [[id, [f, v, ...]], ...]], ...])
+ * into MERGE: entries of each stream in order, with KEY's merge keys; streams
+ * in REQUESTED (bit mask) that returned fewer than COUNT entries are drained
+ * (PENDING: bit set = that stream read its pending entries, which say nothing
+ * of its end).  Returns false, with the merge unchanged, when the reply has
+ * another shape.  For tests: the reader's whole reply handling.
+ */
+struct rw_read_result {
+    int returned[RW_MAX_STREAMS];   /* entries per stream */
+    uint64_t newest_ms[RW_MAX_STREAMS]; /* newest entry id's ms per stream, 0 when none */
+    char last_id[RW_MAX_STREAMS][RW_ENTRY_ID_MAX]; /* the last entry id per stream, "" when none */
+};
+bool rw_reader_take_reply(const redisReply *reply, const struct rw_config *cfg, uint32_t requested,
+                          uint32_t pending, int count, struct rw_merge *merge,
+                          int64_t (*key)(void *, int, struct rw_entry_id, const char *, size_t),
+                          void *key_arg, struct rw_read_result *res) RW_NODISCARD;
 
 #endif

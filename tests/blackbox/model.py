@@ -10,6 +10,11 @@ Decisions where SPEC is silent (keep in sync with the report / README):
   mean of their scores;
 - normalize = seats divides a `rate` by max(seats, 1); unknown seats count as 1;
 - events after `now` count with Δ = 0 (SPEC: Δᵢ = max(0, now − tᵢ)).
+
+SPEC v2: a trend's rates are corrected for an account whose history is shorter
+than their half-life, r(H) = rate(H) / (1 − 2^(−a/H)) with a the days from the
+account's first_seen (its earliest event of any type) to now; a trend is absent
+while a <= 0.  A mean with min_samples m is absent while Σ wᵢ < m.
 """
 
 import math
@@ -48,7 +53,8 @@ def _as_list(v):
 
 class Signal:
     def __init__(self, name, types, aggregate, half_life_days, low, high,
-                 baseline_days=None, weight=1.0, normalize=None, critical=False):
+                 baseline_days=None, weight=1.0, normalize=None, critical=False,
+                 min_samples=0.0):
         self.name = name
         self.types = frozenset(types)
         self.aggregate = aggregate
@@ -59,6 +65,7 @@ class Signal:
         self.weight = float(weight)
         self.normalize = normalize
         self.critical = bool(critical)
+        self.min_samples = float(min_samples)
 
     @classmethod
     def from_conf(cls, name, conf):
@@ -75,6 +82,7 @@ class Signal:
             weight=float(conf.get("weight", 1)),
             normalize=(str(conf["normalize"]).strip() if conf.get("normalize") else None),
             critical=_as_bool(conf.get("critical", False)),
+            min_samples=float(conf.get("min_samples", 0)),
         )
 
     def __repr__(self):
@@ -117,9 +125,17 @@ def _rate(matching, now_ms, H):
     return (LN2 / H) * total
 
 
-def signal_x(sig, events, now_ms, seats=None):
-    """x of one signal: a float, math.inf (recency without events) or None (absent)."""
+def _covered(a_days, H):
+    """1 − 2^(−a/H): the share of a decayed window that a history of A days covers."""
+    return -math.expm1(-a_days * LN2 / H)
+
+
+def signal_x(sig, events, now_ms, seats=None, first_seen=None):
+    """x of one signal: a float, math.inf (recency without events) or None (absent).
+    FIRST_SEEN (ms) defaults to the earliest of EVENTS."""
     m = _matching(events, sig.types)
+    if first_seen is None and events:
+        first_seen = min(t for (t, _, _) in events)
     if sig.aggregate == "rate":
         x = _rate(m, now_ms, sig.H)
         if sig.normalize == "seats":
@@ -135,16 +151,18 @@ def signal_x(sig, events, now_ms, seats=None):
             w = 2.0 ** (-_delta_days(now_ms, t) / sig.H)
             num += v * w
             den += w
-        if den == 0.0:
+        if den == 0.0 or den < sig.min_samples:
             return None
         return num / den
     if sig.aggregate == "trend":
         if not m:
             return None
         long_rate = _rate(m, now_ms, sig.baseline)
-        if long_rate == 0.0:
+        if long_rate == 0.0 or first_seen is None or now_ms <= first_seen:
             return None
-        return _rate(m, now_ms, sig.H) / long_rate
+        a = (now_ms - first_seen) / DAY_MS
+        short = _rate(m, now_ms, sig.H) / _covered(a, sig.H)
+        return short / (long_rate / _covered(a, sig.baseline))
     if sig.aggregate == "recency":
         if not m:
             return math.inf
@@ -162,7 +180,7 @@ def signal_score(sig, x):
     return 100.0 * min(1.0, max(0.0, r))
 
 
-def account_eval(signals, events, now_ms, seats=None):
+def account_eval(signals, events, now_ms, seats=None, first_seen=None):
     """Returns (S or None, {name: {"x": x, "score": s, "weight": w}}).
 
     x is None for an absent signal and math.inf for an infinite recency."""
@@ -171,7 +189,7 @@ def account_eval(signals, events, now_ms, seats=None):
     den = 0.0
     present = []
     for sig in signals:
-        x = signal_x(sig, events, now_ms, seats)
+        x = signal_x(sig, events, now_ms, seats, first_seen)
         s = signal_score(sig, x)
         per[sig.name] = {"x": x, "score": s, "weight": sig.weight}
         if s is not None:

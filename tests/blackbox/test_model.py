@@ -69,14 +69,41 @@ def test_mean():
 def test_trend():
     sig = Signal.from_conf("t", dict(types="api_call", aggregate="trend", half_life="7d",
                                      baseline="60d", low=0.5, high=1.0))
+    old = NOW - 100000 * DAY_MS  # a long history: the correction is 1
     # one event right now: (ln2/7 · 1) / (ln2/60 · 1) = 60/7
-    assert model.signal_x(sig, [(NOW, 1, "api_call")], NOW) == approx(60 / 7)
+    assert model.signal_x(sig, [(NOW, 1, "api_call")], NOW, first_seen=old) == approx(60 / 7)
     # one event 60 days ago: (ln2/7 · 2^-60/7) / (ln2/60 · 0.5)
-    x = model.signal_x(sig, [(NOW - 60 * DAY_MS, 2, "api_call")], NOW)
+    x = model.signal_x(sig, [(NOW - 60 * DAY_MS, 2, "api_call")], NOW, first_seen=old)
     assert x == approx((2 ** (-60 / 7) / 7) / (0.5 / 60))
     assert model.signal_x(sig, [], NOW) is None
     # long rate 0 (values cancel) -> absent
-    assert model.signal_x(sig, [(NOW, 1, "api_call"), (NOW, -1, "api_call")], NOW) is None
+    assert model.signal_x(sig, [(NOW, 1, "api_call"), (NOW, -1, "api_call")], NOW,
+                          first_seen=old) is None
+    # no history yet (first_seen == now): absent
+    assert model.signal_x(sig, [(NOW, 1, "api_call")], NOW) is None
+
+
+def test_trend_short_history_correction():
+    """A steady account only 5 days old shows a flat trend, not a rise (SPEC §2)."""
+    sig = Signal.from_conf("t", dict(types="api_call", aggregate="trend", half_life="7d",
+                                     baseline="60d", low=0.5, high=1.0))
+    ev = [(NOW - k * 3600000, 1, "api_call") for k in range(0, 5 * 24)]  # one an hour
+    first = min(t for t, _, _ in ev)
+    x = model.signal_x(sig, ev, NOW, first_seen=first)
+    assert x == approx(1.0, rel=0.02)
+    uncorrected = model._rate(ev and [(t, 1.0) for t, _, _ in ev], NOW, 7) / \
+        model._rate([(t, 1.0) for t, _, _ in ev], NOW, 60)
+    assert uncorrected > 6  # what v1 showed: a "rise" of 6x
+
+
+def test_mean_min_samples():
+    sig = Signal.from_conf("c", dict(types="csat", aggregate="mean", half_life="30d",
+                                     low=2, high=4.5, min_samples=1.5))
+    one = [(NOW, 5, "csat")]
+    assert model.signal_x(sig, one, NOW) is None  # Σw = 1 < 1.5
+    two = [(NOW, 5, "csat"), (NOW - DAY_MS, 3, "csat")]
+    assert model.signal_x(sig, two, NOW) is not None  # Σw ≈ 1.98
+    assert model.signal_x(sig, two, NOW + 30 * DAY_MS) is None  # decayed below 1.5
 
 
 def test_recency():

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renewald/account_store.h"
-#include "renewald/timeutil.h"
+#include "renewald/core/account_store.h"
+#include "renewald/core/timeutil.h"
 
 #define NSLOTS      6
 #define FINGERPRINT 1234u

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renewald/event.h"
-#include "renewald/timeutil.h"
+#include "renewald/core/event.h"
+#include "renewald/core/timeutil.h"
 
 #define TS_MAX INT64_C(253402300799999) /* 9999-12-31T23:59:59.999Z */
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renewald/event.h"
+#include "renewald/core/event.h"
 #include "renewald/stream_reader.h"
 
 #define MAX_ARRAY_ELEMENTS (1 << 20)

@@ -1,11 +1,12 @@
-/* test_alert.c - the alert object of SPEC §3 and its id. */
+/* test_alert.c - the alert of SPEC §3 rendered once as JSON text, its drivers, url and id. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "renewald/alert.h"
+#include "renewald/core/account_store.h"
+#include "renewald/core/alert.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,30 +22,29 @@ static const struct rw_alert_signal sigs[] = {
     {.name = "last_seen", .present = true, .x = INFINITY, .score = 0, .weight = 1},
 };
 
-static json_t *band_change(void)
+static struct rw_store *st;
+
+static struct rw_account *account(const char *id)
 {
-    struct rw_alert_input in = {
-        .id = "0123456789abcdef0123456789abcdef",
-        .kind = RW_ALERT_BAND_CHANGE,
-        .ts_ms = TS,
-        .account = "acct-1",
-        .name = "Acme Corp",
-        .owner = "jane@example.com",
-        .tier = "enterprise",
-        .arr = 120000,
-        .has_score = true,
-        .score = 31.44,
-        .band = RW_BAND_AT_RISK,
-        .previous_band = RW_BAND_WATCH,
-        .signals = sigs,
-        .nsignals = 3,
-        .has_renewal = true,
-        .renewal_day = 20833, /* 2027-01-15 */
-        .has_days_to_renewal = true,
-        .days_to_renewal = 56,
-        .window = 30, /* ignored for band_change */
-    };
-    return rw_alert_build(&in);
+    struct rw_account *a = rw_store_upsert(st, id, strlen(id), NULL);
+    assert_non_null(a);
+    return a;
+}
+
+/* Renders AL and parses it back. */
+static json_t *render(const struct rw_alert *al, const char *url, char **text)
+{
+    struct rw_jsonw w;
+    rw_jsonw_init(&w);
+    rw_alert_render(&w, al, url);
+    json_error_t e;
+    json_t *j = json_loads(w.buf, 0, &e);
+    if (!j)
+        fail_msg("not JSON (%s): %s", e.text, w.buf);
+    if (text)
+        *text = rw_jsonw_take(&w, NULL);
+    rw_jsonw_free(&w);
+    return j;
 }
 
 static void assert_json_equal(json_t *got, const char *want_text)
@@ -63,8 +63,28 @@ static void assert_json_equal(json_t *got, const char *want_text)
 static void test_band_change(void **state)
 {
     (void)state;
-    json_t *a = band_change();
-    assert_json_equal(a, "{\"id\":\"0123456789abcdef0123456789abcdef\",\"kind\":\"band_change\","
+    struct rw_account *a = account("acct-1");
+    rw_account_set_name(a, "Acme Corp", 9);
+    a->owner = rw_store_intern(st, "jane@example.com", 16);
+    a->tier = rw_store_intern(st, "enterprise", 10);
+    a->arr = 120000;
+    a->renewal_day = 20833; /* 2027-01-15 */
+    struct rw_alert al = {.id = "0123456789abcdef0123456789abcdef",
+                          .kind = RW_ALERT_BAND_CHANGE,
+                          .band = RW_BAND_AT_RISK,
+                          .previous_band = RW_BAND_WATCH,
+                          .window = 30, /* ignored for band_change */
+                          .ts_ms = TS,
+                          .account = a,
+                          .days_to_renewal = 56,
+                          .score = 314,
+                          .score_7d = 455,
+                          .score_30d = RW_NO_TENTHS,
+                          .signals = sigs,
+                          .nsignals = 3};
+    char *s;
+    json_t *j = render(&al, "https://crm.example.com/a/{account}?x=1", &s);
+    assert_json_equal(j, "{\"id\":\"0123456789abcdef0123456789abcdef\",\"kind\":\"band_change\","
                          "\"ts\":\"2026-11-20T10:00:00.123Z\",\"account\":\"acct-1\","
                          "\"name\":\"Acme Corp\",\"owner\":\"jane@example.com\","
                          "\"tier\":\"enterprise\",\"arr\":120000.0,\"score\":31.4,"
@@ -72,89 +92,102 @@ static void test_band_change(void **state)
                          "\"signals\":{\"logins\":{\"x\":0.0312,\"score\":12.3,\"weight\":3.0},"
                          "\"csat\":{\"x\":null,\"score\":null,\"weight\":1.0},"
                          "\"last_seen\":{\"x\":null,\"score\":0.0,\"weight\":1.0}},"
-                         "\"renewal_date\":\"2027-01-15\",\"days_to_renewal\":56}");
+                         "\"renewal_date\":\"2027-01-15\",\"days_to_renewal\":56,"
+                         "\"score_7d\":45.5,\"score_30d\":null,"
+                         "\"drivers\":[\"logins\",\"last_seen\"],"
+                         "\"url\":\"https://crm.example.com/a/acct-1?x=1\"}");
     /* Key order is the documented one, and reals print short. */
-    char *s = rw_alert_dumps(a);
     assert_non_null(strstr(s, "\"score\":31.4,"));
     assert_true(strncmp(s, "{\"id\":", 6) == 0);
     assert_true(strstr(s, "\"kind\"") < strstr(s, "\"ts\""));
     assert_true(strstr(s, "\"band\"") < strstr(s, "\"previous_band\""));
+    assert_true(strstr(s, "\"drivers\"") < strstr(s, "\"url\""));
     assert_null(strstr(s, "\"window\""));
     assert_null(strchr(s, '\n'));
     free(s);
-    json_decref(a);
+    json_decref(j);
 }
 
 static void test_renewal_window(void **state)
 {
     (void)state;
-    struct rw_alert_input in = {
-        .id = "ffffffffffffffffffffffffffffffff",
-        .kind = RW_ALERT_RENEWAL_WINDOW,
-        .ts_ms = 0,
-        .account = "acct-2",
-        .arr = NAN,
-        .has_score = false,
-        .band = RW_BAND_UNKNOWN,
-        .previous_band = RW_BAND_AT_RISK, /* ignored for renewal_window */
-        .has_renewal = true,
-        .renewal_day = 0,
-        .has_days_to_renewal = true,
-        .days_to_renewal = 30,
-        .window = 30,
-    };
-    json_t *a = rw_alert_build(&in);
-    assert_json_equal(a, "{\"id\":\"ffffffffffffffffffffffffffffffff\",\"kind\":\"renewal_window\","
+    struct rw_account *a = account("acct-2");
+    a->renewal_day = 0;
+    struct rw_alert al = {.id = "ffffffffffffffffffffffffffffffff",
+                          .kind = RW_ALERT_RENEWAL_WINDOW,
+                          .band = RW_BAND_UNKNOWN,
+                          .previous_band = RW_BAND_AT_RISK, /* ignored for renewal_window */
+                          .window = 30,
+                          .ts_ms = 0,
+                          .account = a,
+                          .days_to_renewal = 30,
+                          .score = RW_NO_TENTHS,
+                          .score_7d = RW_NO_TENTHS,
+                          .score_30d = RW_NO_TENTHS};
+    json_t *j = render(&al, NULL, NULL);
+    assert_json_equal(j, "{\"id\":\"ffffffffffffffffffffffffffffffff\",\"kind\":\"renewal_window\","
                          "\"ts\":\"1970-01-01T00:00:00.000Z\",\"account\":\"acct-2\","
                          "\"name\":null,\"owner\":null,\"tier\":null,\"arr\":null,\"score\":null,"
                          "\"band\":\"unknown\",\"signals\":{},\"renewal_date\":\"1970-01-01\","
-                         "\"days_to_renewal\":30,\"window\":30}");
-    assert_null(json_object_get(a, "previous_band"));
-    json_decref(a);
+                         "\"days_to_renewal\":30,\"window\":30,\"score_7d\":null,"
+                         "\"score_30d\":null,\"drivers\":[],\"url\":null}");
+    assert_null(json_object_get(j, "previous_band"));
+    json_decref(j);
 }
 
-static void test_nulls(void **state)
+static void test_nulls_and_escaping(void **state)
 {
     (void)state;
-    struct rw_alert_signal s = {.name = "x", .present = true, .x = NAN, .score = NAN, .weight = 2};
-    struct rw_alert_input in = {
-        .id = "id",
-        .kind = RW_ALERT_BAND_CHANGE,
-        .account = "a",
-        .arr = INFINITY,
-        .has_score = true,
-        .score = NAN,
-        .band = RW_BAND_WATCH,
-        .previous_band = RW_BAND_HEALTHY,
-        .signals = &s,
-        .nsignals = 1,
-    };
-    json_t *a = rw_alert_build(&in);
-    assert_true(json_is_null(json_object_get(a, "arr")));
-    assert_true(json_is_null(json_object_get(a, "score")));
-    assert_true(json_is_null(json_object_get(a, "renewal_date")));
-    assert_true(json_is_null(json_object_get(a, "days_to_renewal")));
-    json_t *sx = json_object_get(json_object_get(a, "signals"), "x");
+    struct rw_alert_signal s = {.name = "x", .present = true, .x = NAN, .score = 0, .weight = 2};
+    struct rw_account *a = account("a \"b\"/\xc3\xa9\n");
+    a->arr = INFINITY;
+    rw_account_set_name(a, "Caf\xe9 <@here>", 12); /* a stray Latin-1 byte */
+    struct rw_alert al = {.id = "id",
+                          .kind = RW_ALERT_BAND_CHANGE,
+                          .band = RW_BAND_WATCH,
+                          .previous_band = RW_BAND_HEALTHY,
+                          .account = a,
+                          .days_to_renewal = INT32_MIN,
+                          .score = RW_NO_TENTHS,
+                          .score_7d = RW_NO_TENTHS,
+                          .score_30d = RW_NO_TENTHS,
+                          .signals = &s,
+                          .nsignals = 1};
+    json_t *j = render(&al, "http://x/{account}", NULL);
+    assert_true(json_is_null(json_object_get(j, "arr")));
+    assert_true(json_is_null(json_object_get(j, "score")));
+    assert_true(json_is_null(json_object_get(j, "renewal_date")));
+    assert_true(json_is_null(json_object_get(j, "days_to_renewal")));
+    json_t *sx = json_object_get(json_object_get(j, "signals"), "x");
     assert_true(json_is_null(json_object_get(sx, "x")));
-    assert_true(json_is_null(json_object_get(sx, "score")));
-    assert_true(isnan(rw_alert_num(a, "arr")));
-    assert_null(rw_alert_str(a, "name"));
-    assert_string_equal(rw_alert_str(a, "band"), "watch");
-    json_decref(a);
+    assert_true(isnan(rw_alert_num(j, "arr")));
+    assert_string_equal(rw_alert_str(j, "account"), "a \"b\"/\xc3\xa9\n");
+    assert_string_equal(rw_alert_str(j, "name"), "Caf\xef\xbf\xbd <@here>");
+    assert_string_equal(rw_alert_str(j, "url"), "http://x/a%20%22b%22%2F%C3%A9%0A");
+    json_decref(j);
+}
 
-    /* Rounding to one decimal, half away from zero; negatives are not special. */
-    json_t *v = rw_alert_score_json(31.45);
-    assert_true(fabs(json_real_value(v) - 31.5) < 1e-9);
-    json_decref(v);
-    v = rw_alert_score_json(99.96);
-    assert_true(fabs(json_real_value(v) - 100.0) < 1e-9);
-    json_decref(v);
-
-    /* Invalid UTF-8 in a name does not lose the key. */
-    in.name = "Caf\xe9";
-    a = rw_alert_build(&in);
-    assert_string_equal(rw_alert_str(a, "name"), "Caf?");
-    json_decref(a);
+static void test_drivers(void **state)
+{
+    (void)state;
+    struct rw_alert_signal s[5] = {
+        {.name = "a", .present = true, .score = 100, .weight = 5}, /* pulls nothing */
+        {.name = "b", .present = true, .score = 50, .weight = 1},  /* 50 */
+        {.name = "c", .present = false, .score = 0, .weight = 9},  /* absent */
+        {.name = "d", .present = true, .score = 90, .weight = 5},  /* 50: tie, after b */
+        {.name = "e", .present = true, .score = 0, .weight = 1},   /* 100 */
+    };
+    int out[RW_ALERT_DRIVERS];
+    int n = rw_alert_drivers(s, 5, out);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[0], 4);
+    assert_int_equal(out[1], 1);
+    assert_int_equal(out[2], 3);
+    s[4].present = false;
+    s[1].present = false;
+    n = rw_alert_drivers(s, 5, out);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0], 3);
 }
 
 static bool is_lower_hex(const char *s)
@@ -189,13 +222,28 @@ static void test_id(void **state)
     assert_int_equal(strlen(b), 32);
 }
 
+static int setup(void **state)
+{
+    (void)state;
+    st = rw_store_new(1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    rw_store_free(st);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_band_change),
         cmocka_unit_test(test_renewal_window),
-        cmocka_unit_test(test_nulls),
+        cmocka_unit_test(test_nulls_and_escaping),
+        cmocka_unit_test(test_drivers),
         cmocka_unit_test(test_id),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

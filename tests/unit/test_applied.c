@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "renewald/applied.h"
+#include "renewald/core/applied.h"
 
 static struct rw_entry_id id(uint64_t ms, uint64_t seq)
 {

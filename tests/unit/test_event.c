@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "renewald/event.h"
+#include "renewald/core/event.h"
 
 /* Entry id 1795168800000-0 is 2026-11-20T10:00:00Z; "now" is the same instant. */
 #define ID_MS  INT64_C(1795168800000)

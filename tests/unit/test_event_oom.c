@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "renewald/event.h"
+#include "renewald/core/event.h"
 
 #define NOW INT64_C(1795168800000) /* 2026-11-20T10:00:00Z */
 

@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "renewald/account_store.h"
-#include "renewald/common.h"
+#include "renewald/core/account_store.h"
+#include "renewald/core/common.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);

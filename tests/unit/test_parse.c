@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "renewald/parse.h"
+#include "renewald/core/parse.h"
 
 static void test_int64(void **state)
 {

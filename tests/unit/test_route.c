@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "renewald/alert.h"
-#include "renewald/route.h"
+#include "renewald/core/alert.h"
+#include "renewald/core/route.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -148,16 +148,9 @@ static void test_union(void **state)
 static void test_from_json(void **state)
 {
     (void)state;
-    struct rw_alert_input in = {.id = "i",
-                                .kind = RW_ALERT_RENEWAL_WINDOW,
-                                .account = "a",
-                                .tier = "smb",
-                                .arr = NAN,
-                                .band = RW_BAND_WATCH,
-                                .has_days_to_renewal = true,
-                                .days_to_renewal = 29,
-                                .window = 30};
-    json_t *j = rw_alert_build(&in);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:n, s:s, s:i, s:i}", "id", "i", "kind",
+                          "renewal_window", "account", "a", "tier", "smb", "arr", "band", "watch",
+                          "days_to_renewal", 29, "window", 30);
     struct rw_route_alert a;
     assert_true(rw_route_alert_from_json(j, &a));
     assert_int_equal(a.kind, RW_ALERT_RENEWAL_WINDOW);

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "renewald/account_store.h"
+#include "renewald/core/account_store.h"
 #include "renewald/config.h"
-#include "renewald/score.h"
+#include "renewald/core/score.h"
 
 #define DAY RW_MS_PER_DAY
 #define T0  INT64_C(1767225600000) /* 2026-01-01 */

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "renewald/alert.h"
+#include "renewald/core/alert.h"
 #include "renewald/sink.h"
 #include "../../daemon/sink_internal.h"
 
@@ -23,49 +23,52 @@ static const struct rw_alert_signal sigs[] = {
     {.name = "recency", .present = true, .x = INFINITY, .score = 0, .weight = 1},
 };
 
+/* An alert as the core renders it (only what the sinks read matters here). */
+static json_t *signals_json(void)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        const struct rw_alert_signal *g = &sigs[i];
+        json_t *x = g->present && isfinite(g->x) ? json_real(g->x) : json_null();
+        json_t *sc = g->present ? json_real(round(g->score * 10) / 10) : json_null();
+        json_object_set_new(o, g->name,
+                            json_pack("{s:o, s:o, s:f}", "x", x, "score", sc, "weight", g->weight));
+    }
+    return o;
+}
+
 static json_t *alert_bc(const char *name, const char *owner)
 {
-    struct rw_alert_input in = {
-        .id = "0123456789abcdef0123456789abcdef",
-        .kind = RW_ALERT_BAND_CHANGE,
-        .ts_ms = NOW,
-        .account = "acct-1",
-        .name = name,
-        .owner = owner,
-        .tier = "enterprise",
-        .arr = 120000,
-        .has_score = true,
-        .score = 31.4,
-        .band = RW_BAND_AT_RISK,
-        .previous_band = RW_BAND_WATCH,
-        .signals = sigs,
-        .nsignals = 5,
-        .has_renewal = true,
-        .renewal_day = 20833, /* 2027-01-15 */
-        .has_days_to_renewal = true,
-        .days_to_renewal = 428,
-    };
-    return rw_alert_build(&in);
+    json_t *a = json_pack("{s:s, s:s, s:s, s:s}", "id", "0123456789abcdef0123456789abcdef", "kind",
+                          "band_change", "ts", "2023-11-14T22:13:20.123Z", "account", "acct-1");
+    json_object_set_new(a, "name", name ? json_string(name) : json_null());
+    json_object_set_new(a, "owner", owner ? json_string(owner) : json_null());
+    json_object_set_new(a, "tier", json_string("enterprise"));
+    json_object_set_new(a, "arr", json_real(120000));
+    json_object_set_new(a, "score", json_real(31.4));
+    json_object_set_new(a, "band", json_string("at_risk"));
+    json_object_set_new(a, "previous_band", json_string("watch"));
+    json_object_set_new(a, "signals", signals_json());
+    json_object_set_new(a, "renewal_date", json_string("2027-01-15"));
+    json_object_set_new(a, "days_to_renewal", json_integer(428));
+    return a;
 }
 
 static json_t *alert_rw(void)
 {
-    struct rw_alert_input in = {
-        .id = "ffffffffffffffffffffffffffffffff",
-        .kind = RW_ALERT_RENEWAL_WINDOW,
-        .ts_ms = NOW,
-        .account = "acct-2",
-        .arr = NAN,
-        .has_score = true,
-        .score = 55,
-        .band = RW_BAND_WATCH,
-        .has_renewal = true,
-        .renewal_day = 19705, /* 2023-12-14 */
-        .has_days_to_renewal = true,
-        .days_to_renewal = 30,
-        .window = 30,
-    };
-    return rw_alert_build(&in);
+    json_t *a = json_pack("{s:s, s:s, s:s, s:s}", "id", "ffffffffffffffffffffffffffffffff", "kind",
+                          "renewal_window", "ts", "2023-11-14T22:13:20.123Z", "account", "acct-2");
+    json_object_set_new(a, "name", json_null());
+    json_object_set_new(a, "owner", json_null());
+    json_object_set_new(a, "tier", json_null());
+    json_object_set_new(a, "arr", json_null());
+    json_object_set_new(a, "score", json_real(55));
+    json_object_set_new(a, "band", json_string("watch"));
+    json_object_set_new(a, "signals", json_object());
+    json_object_set_new(a, "renewal_date", json_string("2023-12-14"));
+    json_object_set_new(a, "days_to_renewal", json_integer(30));
+    json_object_set_new(a, "window", json_integer(30));
+    return a;
 }
 
 static void test_slack(void **state)

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "renewald/timeutil.h"
+#include "renewald/core/timeutil.h"
 
 /* 2026-11-20T10:00:00.000Z */
 #define T2026 INT64_C(1795168800000)

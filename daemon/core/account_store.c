@@ -1,0 +1,468 @@
+/* account_store.c - the table of accounts, interned strings, the dirty set, the worklist. */
+#include "renewald/core/account_store.h"
+#include "renewald/core/timeutil.h"
+
+#include <malloc.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define MIN_CAP 64
+
+/* Interned strings: an open-addressing set, keyed like the accounts. */
+struct intern_ent {
+    char *s; /* NULL = empty */
+    size_t len;
+    uint64_t hash;
+};
+
+struct rw_store {
+    struct rw_account **by_ord; /* ordinal -> account (NULL for a hole) */
+    uint32_t ord_end, ord_cap;
+    struct rw_account **tab; /* power-of-two capacity, linear probing */
+    uint8_t *tags;           /* per slot: 0 empty, else 0x80 | 7 bits of the hash */
+    size_t cap, count;
+    size_t bands[RW_BAND_COUNT]; /* accounts per band */
+    size_t nslots;
+    uint64_t seed;
+    struct intern_ent *itab;
+    size_t icap, icount;
+    struct rw_account **dirty;
+    size_t ndirty, dirty_cap;
+};
+
+/* A seeded 64-bit hash (wyhash-like multiply-fold): ids are external input. */
+static uint64_t mum(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static uint64_t rd64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v; /* host order: the hash never leaves the process */
+}
+
+static uint64_t hash_bytes(uint64_t seed, const void *data, size_t len)
+{
+    static const uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
+                          k2 = 0x8ebc6af09c88c6e3ull, k3 = 0x589965cc75374cc3ull;
+    const unsigned char *p = data;
+    uint64_t h = seed ^ mum((uint64_t)len ^ k0, k1);
+    while (len >= 16) {
+        h = mum(rd64(p) ^ k1, rd64(p + 8) ^ h ^ k2);
+        p += 16;
+        len -= 16;
+    }
+    if (len >= 8) {
+        h = mum(rd64(p) ^ k1, h ^ k3);
+        p += 8;
+        len -= 8;
+    }
+    uint64_t t = 0;
+    for (size_t i = 0; i < len; i++)
+        t |= (uint64_t)p[i] << (8 * i);
+    h = mum(t ^ k2, h ^ k0);
+    return mum(h ^ seed, k3);
+}
+
+static uint64_t random_seed(void)
+{
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&s;
+    }
+    return s;
+}
+
+struct rw_store *rw_store_new(size_t nslots)
+{
+    struct rw_store *st = rw_xcalloc(1, sizeof(*st));
+    st->nslots = nslots;
+    st->seed = random_seed();
+    st->cap = MIN_CAP;
+    st->tab = rw_xcalloc(st->cap, sizeof(*st->tab));
+    st->tags = rw_xcalloc(st->cap, 1);
+    st->icap = 16;
+    st->itab = rw_xcalloc(st->icap, sizeof(*st->itab));
+    return st;
+}
+
+void rw_store_free(struct rw_store *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->cap; i++) {
+        struct rw_account *a = st->tab[i];
+        if (a) {
+            free(a->name);
+            rw_account_set_snooze(a, RW_NO_TIME, NULL, NULL);
+            free(a);
+        }
+    }
+    free(st->tab);
+    free(st->by_ord);
+    free(st->tags);
+    for (size_t i = 0; i < st->icap; i++)
+        free(st->itab[i].s);
+    free(st->itab);
+    free(st->dirty);
+    free(st);
+}
+
+size_t rw_store_nslots(const struct rw_store *st)
+{
+    return st->nslots;
+}
+
+size_t rw_store_count(const struct rw_store *st)
+{
+    return st->count;
+}
+
+/* The table index holding ID, or the empty index where it would go. */
+static uint8_t tag_of(uint64_t h)
+{
+    return (uint8_t)(0x80u | (h >> 57));
+}
+
+/* The slot of ID, or the empty slot where it would go.  Accounts are only
+ * dereferenced when their tag matches: a probe costs about one cache miss. */
+static size_t probe(const struct rw_store *st, const char *id, size_t len, uint64_t h)
+{
+    size_t mask = st->cap - 1;
+    size_t i = (size_t)h & mask;
+    uint8_t tag = tag_of(h);
+    for (;;) {
+        uint8_t t = st->tags[i];
+        if (t == 0)
+            return i;
+        if (t == tag) {
+            const struct rw_account *a = st->tab[i];
+            if (a->id_len == len && memcmp(a->id, id, len) == 0)
+                return i;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+static void grow(struct rw_store *st)
+{
+    struct rw_account **old = st->tab;
+    uint8_t *old_tags = st->tags;
+    size_t ocap = st->cap;
+    st->cap *= 2;
+    st->tab = rw_xcalloc(st->cap, sizeof(*st->tab));
+    st->tags = rw_xcalloc(st->cap, 1);
+    for (size_t i = 0; i < ocap; i++) {
+        struct rw_account *a = old[i];
+        if (!a)
+            continue;
+        uint64_t h = hash_bytes(st->seed, a->id, a->id_len);
+        size_t j = probe(st, a->id, a->id_len, h);
+        st->tab[j] = a;
+        st->tags[j] = tag_of(h);
+    }
+    free(old);
+    free(old_tags);
+}
+
+struct rw_account *rw_store_find(const struct rw_store *st, const char *id, size_t len)
+{
+    if (len == 0 || len > RW_ACCOUNT_MAX)
+        return NULL;
+    return st->tab[probe(st, id, len, hash_bytes(st->seed, id, len))];
+}
+
+/* Offset of the slots inside an account's allocation: after the id, 8-aligned. */
+static size_t slots_offset(size_t id_len)
+{
+    size_t off = offsetof(struct rw_account, id) + id_len + 1;
+    if (off < sizeof(struct rw_account))
+        off = sizeof(struct rw_account);
+    return (off + sizeof(double) - 1) & ~(sizeof(double) - 1);
+}
+
+double *rw_account_agg(const struct rw_account *a)
+{
+    return (double *)(void *)((char *)a + slots_offset(a->id_len));
+}
+
+static void ord_reserve(struct rw_store *st, uint32_t need)
+{
+    if (need <= st->ord_cap)
+        return;
+    uint32_t cap = st->ord_cap ? st->ord_cap : 64;
+    while (cap < need)
+        cap = cap > UINT32_MAX / 2 ? need : cap * 2;
+    st->by_ord = rw_xrealloc(st->by_ord, (size_t)cap * sizeof(*st->by_ord));
+    memset(st->by_ord + st->ord_cap, 0, (size_t)(cap - st->ord_cap) * sizeof(*st->by_ord));
+    st->ord_cap = cap;
+}
+
+uint32_t rw_store_ordinal_end(const struct rw_store *st)
+{
+    return st->ord_end;
+}
+
+struct rw_account *rw_store_by_ordinal(const struct rw_store *st, uint32_t ordinal)
+{
+    return ordinal < st->ord_end ? st->by_ord[ordinal] : NULL;
+}
+
+bool rw_store_set_ordinal(struct rw_store *st, struct rw_account *a, uint32_t ord)
+{
+    if (ord == a->ordinal)
+        return true;
+    if (ord == UINT32_MAX || (ord < st->ord_end && st->by_ord[ord]))
+        return false;
+    ord_reserve(st, ord + 1);
+    st->by_ord[a->ordinal] = NULL;
+    st->by_ord[ord] = a;
+    a->ordinal = ord;
+    if (ord >= st->ord_end)
+        st->ord_end = ord + 1;
+    /* Restoring records in any order must not leave the vacated fresh ordinals as holes. */
+    while (st->ord_end > 0 && !st->by_ord[st->ord_end - 1])
+        st->ord_end--;
+    return true;
+}
+
+size_t rw_store_band_count(const struct rw_store *st, int band)
+{
+    return band >= 0 && band < RW_BAND_COUNT ? st->bands[band] : 0;
+}
+
+void rw_store_band_moved(struct rw_store *st, uint8_t from, uint8_t to)
+{
+    if (from == to || from >= RW_BAND_COUNT || to >= RW_BAND_COUNT)
+        return;
+    st->bands[from]--;
+    st->bands[to]++;
+}
+
+uint64_t rw_store_hash(const struct rw_store *st, const char *id, size_t len)
+{
+    uint64_t h = hash_bytes(st->seed, id, len);
+    size_t i = (size_t)h & (st->cap - 1);
+    __builtin_prefetch(&st->tags[i]);
+    __builtin_prefetch(&st->tab[i]);
+    return h;
+}
+
+void rw_store_prefetch(const struct rw_store *st, const char *id, size_t len, uint64_t h)
+{
+    (void)id;
+    (void)len;
+    size_t i = (size_t)h & (st->cap - 1);
+    if (st->tags[i] == tag_of(h) && st->tab[i])
+        __builtin_prefetch(st->tab[i]);
+}
+
+struct rw_account *rw_store_upsert(struct rw_store *st, const char *id, size_t len, bool *created)
+{
+    if (len == 0 || len > RW_ACCOUNT_MAX)
+        return NULL;
+    return rw_store_upsert_hashed(st, id, len, hash_bytes(st->seed, id, len), created);
+}
+
+struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, size_t len,
+                                          uint64_t h, bool *created)
+{
+    if (len == 0 || len > RW_ACCOUNT_MAX)
+        return NULL;
+    size_t i = probe(st, id, len, h);
+    if (st->tab[i]) {
+        if (created)
+            *created = false;
+        return st->tab[i];
+    }
+    if ((st->count + 1) * 4 > st->cap * 3) {
+        grow(st);
+        i = probe(st, id, len, h);
+    }
+    if (st->ord_end == UINT32_MAX)
+        return NULL; /* four billion accounts: the ordinals are spent */
+    size_t off = slots_offset(len);
+    struct rw_account *a = rw_xcalloc(1, off + st->nslots * sizeof(double));
+    a->first_seen_ms = RW_NO_TIME;
+    a->last_event_ms = RW_NO_TIME;
+    a->ref_ms = RW_NO_TIME;
+    a->below_healthy_ms = RW_NO_TIME;
+    a->below_watch_ms = RW_NO_TIME;
+    a->due_ms = RW_NO_TIME;
+    a->heap_pos = UINT32_MAX;
+    a->arr = NAN;
+    a->seats = NAN;
+    a->score = NAN;
+    ord_reserve(st, st->ord_end + 1);
+    a->ordinal = st->ord_end;
+    st->by_ord[st->ord_end++] = a;
+    a->renewal_day = RW_NO_DAY;
+    a->band = RW_BAND_UNKNOWN;
+    a->notified_band = RW_BAND_UNKNOWN;
+    a->id_len = (uint8_t)len;
+    memcpy(a->id, id, len);
+    a->id[len] = '\0';
+    st->tab[i] = a;
+    st->tags[i] = tag_of(h);
+    st->count++;
+    st->bands[RW_BAND_UNKNOWN]++;
+    if (created)
+        *created = true;
+    return a;
+}
+
+#define PREFETCH_AHEAD 8
+
+struct rw_account *rw_store_next(const struct rw_store *st, size_t *cursor)
+{
+    for (size_t i = *cursor; i < st->ord_end; i++) {
+        struct rw_account *a = st->by_ord[i];
+        if (!a)
+            continue;
+        *cursor = i + 1;
+        /* A pass touches accounts all over the heap: fetch the ones a few
+         * ordinals ahead while this one is evaluated. */
+        if (i + PREFETCH_AHEAD < st->ord_end && st->by_ord[i + PREFETCH_AHEAD]) {
+            const char *next = (const char *)st->by_ord[i + PREFETCH_AHEAD];
+            __builtin_prefetch(next);
+            __builtin_prefetch(next + 64);
+            __builtin_prefetch(next + 128);
+        }
+        return a;
+    }
+    *cursor = st->ord_end;
+    return NULL;
+}
+
+static size_t intern_probe(const struct intern_ent *tab, size_t cap, const char *s, size_t len,
+                           uint64_t h)
+{
+    size_t mask = cap - 1;
+    size_t i = (size_t)h & mask;
+    while (tab[i].s && !(tab[i].hash == h && tab[i].len == len && memcmp(tab[i].s, s, len) == 0))
+        i = (i + 1) & mask;
+    return i;
+}
+
+const char *rw_store_intern(struct rw_store *st, const char *s, size_t len)
+{
+    uint64_t h = hash_bytes(st->seed, s, len);
+    size_t i = intern_probe(st->itab, st->icap, s, len, h);
+    if (st->itab[i].s)
+        return st->itab[i].s;
+    if ((st->icount + 1) * 4 > st->icap * 3) {
+        size_t ncap = st->icap * 2;
+        struct intern_ent *nt = rw_xcalloc(ncap, sizeof(*nt));
+        for (size_t k = 0; k < st->icap; k++)
+            if (st->itab[k].s)
+                nt[intern_probe(nt, ncap, st->itab[k].s, st->itab[k].len, st->itab[k].hash)] =
+                    st->itab[k];
+        free(st->itab);
+        st->itab = nt;
+        st->icap = ncap;
+        i = intern_probe(st->itab, st->icap, s, len, h);
+    }
+    struct intern_ent *e = &st->itab[i];
+    e->s = rw_xmalloc(len + 1);
+    memcpy(e->s, s, len);
+    e->s[len] = '\0';
+    e->len = len;
+    e->hash = h;
+    st->icount++;
+    return e->s;
+}
+
+void rw_account_set_name(struct rw_account *a, const char *s, size_t len)
+{
+    free(a->name);
+    a->name = NULL;
+    if (s) {
+        a->name = rw_xmalloc(len + 1);
+        memcpy(a->name, s, len);
+        a->name[len] = '\0';
+    }
+}
+
+void rw_account_set_snooze(struct rw_account *a, int64_t until_ms, const char *reason,
+                           const char *by)
+{
+    if (a->ext) {
+        free(a->ext->snooze_reason);
+        free(a->ext->snoozed_by);
+        free(a->ext);
+        a->ext = NULL;
+    }
+    if (until_ms == RW_NO_TIME)
+        return;
+    a->ext = rw_xcalloc(1, sizeof(*a->ext));
+    a->ext->snoozed_until_ms = until_ms;
+    a->ext->snooze_reason = reason ? rw_xstrndup(reason, RW_SNOOZE_TEXT_MAX) : NULL;
+    a->ext->snoozed_by = by ? rw_xstrndup(by, RW_SNOOZE_TEXT_MAX) : NULL;
+}
+
+int64_t rw_account_snoozed_until(const struct rw_account *a)
+{
+    return a->ext ? a->ext->snoozed_until_ms : RW_NO_TIME;
+}
+
+void rw_store_mark_dirty(struct rw_store *st, struct rw_account *a)
+{
+    if (a->flags & RW_ACCT_DIRTY)
+        return;
+    if (st->ndirty == st->dirty_cap) {
+        st->dirty_cap = st->dirty_cap ? st->dirty_cap * 2 : 64;
+        st->dirty = rw_xrealloc(st->dirty, st->dirty_cap * sizeof(*st->dirty));
+    }
+    st->dirty[st->ndirty++] = a;
+    a->flags |= RW_ACCT_DIRTY;
+}
+
+struct rw_account *const *rw_store_dirty(const struct rw_store *st, size_t *n)
+{
+    *n = st->ndirty;
+    return st->dirty;
+}
+
+void rw_store_clear_dirty(struct rw_store *st)
+{
+    for (size_t i = 0; i < st->ndirty; i++)
+        st->dirty[i]->flags &= (uint8_t)~RW_ACCT_DIRTY;
+    st->ndirty = 0;
+}
+
+size_t rw_store_memory(const struct rw_store *st)
+{
+    size_t n = malloc_usable_size((void *)st) + malloc_usable_size(st->tab) +
+               malloc_usable_size(st->tags) + malloc_usable_size(st->itab) +
+               malloc_usable_size(st->dirty) + malloc_usable_size(st->by_ord);
+    for (size_t i = 0; i < st->cap; i++) {
+        const struct rw_account *a = st->tab[i];
+        if (a)
+            n += malloc_usable_size((void *)a) + malloc_usable_size(a->name) +
+                 malloc_usable_size(a->ext);
+    }
+    for (size_t i = 0; i < st->icap; i++)
+        n += malloc_usable_size(st->itab[i].s);
+    return n;
+}
+
+int32_t rw_account_days_to_renewal(const struct rw_account *a, int64_t now_ms)
+{
+    if (a->renewal_day == RW_NO_DAY)
+        return INT32_MIN;
+    int64_t d = (int64_t)a->renewal_day - rw_day_of_ms(now_ms);
+    if (d <= INT32_MIN)
+        return INT32_MIN + 1;
+    if (d > INT32_MAX)
+        return INT32_MAX;
+    return (int32_t)d;
+}
+

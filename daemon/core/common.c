@@ -1,0 +1,137 @@
+/* common.c - bands, alert kinds, allocation helpers and clocks. */
+#include "renewald/core/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const band_names[RW_BAND_COUNT] = {"unknown", "healthy", "watch", "at_risk"};
+static const char *const kind_names[RW_ALERT_KIND_COUNT] = {"band_change", "renewal_window"};
+
+const char *rw_band_name(enum rw_band band)
+{
+    return (unsigned)band < RW_BAND_COUNT ? band_names[band] : "unknown";
+}
+
+bool rw_band_parse(const char *s, enum rw_band *out)
+{
+    for (int i = 0; i < RW_BAND_COUNT; i++) {
+        if (strcmp(s, band_names[i]) == 0) {
+            *out = (enum rw_band)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *rw_alert_kind_name(enum rw_alert_kind kind)
+{
+    return (unsigned)kind < RW_ALERT_KIND_COUNT ? kind_names[kind] : "unknown";
+}
+
+bool rw_alert_kind_parse(const char *s, enum rw_alert_kind *out)
+{
+    for (int i = 0; i < RW_ALERT_KIND_COUNT; i++) {
+        if (strcmp(s, kind_names[i]) == 0) {
+            *out = (enum rw_alert_kind)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+int rw_band_severity(enum rw_band band)
+{
+    switch (band) {
+    case RW_BAND_WATCH:
+        return 1;
+    case RW_BAND_AT_RISK:
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "renewald: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *rw_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *rw_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        oom(n * size);
+    return p;
+}
+
+void *rw_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *rw_xstrdup(const char *s)
+{
+    return rw_xstrndup(s, strlen(s));
+}
+
+char *rw_xstrndup(const char *s, size_t n)
+{
+    char *p = rw_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *rw_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        oom(0);
+    char *p = rw_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t rw_wall_ms(void)
+{
+    return clock_ms(CLOCK_REALTIME);
+}
+
+int64_t rw_mono_ms(void)
+{
+    return clock_ms(CLOCK_MONOTONIC);
+}
+
+double rw_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

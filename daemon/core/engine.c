@@ -1,0 +1,708 @@
+/* engine.c - clock, sweep grid, due times and the order of evaluation (SPEC §6). */
+#include "renewald/core/engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "renewald/core/alert_rules.h"
+#include "renewald/core/band.h"
+#include "renewald/core/timeutil.h"
+
+#define DUE_MARGIN_MS 1000 /* evaluate a little before a computed change time */
+
+struct rw_engine {
+    const struct rw_config *cfg;
+    const struct rw_scorer *sc;
+    struct rw_store *st;
+    struct rw_engine_hooks hooks;
+    void *arg;
+    struct rw_band_conf bc;
+    struct rw_history *hist;
+
+    bool replay, alerting;
+    int64_t grid_ms;
+    int64_t now_ms, last_sweep_ms;
+    int32_t history_day;
+    bool force_full;  /* every account is due at the next sweep (after a restore) */
+    bool always_full; /* every sweep evaluates every account (the reference) */
+
+    /* The sweep in progress. */
+    int64_t sweep_ms, target_ms;
+    bool sweep_full, sweep_alerting, sweep_record;
+    size_t cursor;                /* full: next ordinal; else: next index in work */
+    struct rw_account **work;     /* due pass: the accounts to evaluate, by ordinal */
+    size_t nwork, workcap;
+    uint32_t hist_from;           /* full pass: first ordinal not yet reported */
+
+    /* Accounts evaluated by events since the last sweep (due time stale). */
+    struct rw_account **stale;
+    size_t nstale, stalecap;
+
+    /* Accounts by due time (min-heap); those never due are not in it. */
+    struct rw_account **heap;
+    size_t nheap, heapcap;
+
+    /* The score refresh: a pass evaluating scores only, at the now it began. */
+    int64_t refresh_at, refreshed_at; /* pass in progress / last complete pass, RW_NO_TIME */
+    uint32_t refresh_cursor;
+
+    /* The evaluation in hand, for the alerts it creates. */
+    const struct rw_score_eval *cur;
+    struct rw_jsonw jw;
+    struct rw_engine_stats stats;
+};
+
+/* ---- the due heap ---- */
+
+static void heap_set(struct rw_engine *e, size_t i, struct rw_account *a)
+{
+    e->heap[i] = a;
+    a->heap_pos = (uint32_t)i;
+}
+
+static void heap_up(struct rw_engine *e, size_t i)
+{
+    struct rw_account *a = e->heap[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (e->heap[p]->due_ms <= a->due_ms)
+            break;
+        heap_set(e, i, e->heap[p]);
+        i = p;
+    }
+    heap_set(e, i, a);
+}
+
+static void heap_down(struct rw_engine *e, size_t i)
+{
+    struct rw_account *a = e->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= e->nheap)
+            break;
+        if (c + 1 < e->nheap && e->heap[c + 1]->due_ms < e->heap[c]->due_ms)
+            c++;
+        if (e->heap[c]->due_ms >= a->due_ms)
+            break;
+        heap_set(e, i, e->heap[c]);
+        i = c;
+    }
+    heap_set(e, i, a);
+}
+
+static void heap_remove(struct rw_engine *e, struct rw_account *a)
+{
+    size_t i = a->heap_pos;
+    if (i == UINT32_MAX || i >= e->nheap || e->heap[i] != a)
+        return;
+    a->heap_pos = UINT32_MAX;
+    struct rw_account *last = e->heap[--e->nheap];
+    if (i == e->nheap)
+        return;
+    heap_set(e, i, last);
+    heap_up(e, i);
+    heap_down(e, last->heap_pos);
+}
+
+/* Files A under DUE (INT64_MAX: never, out of the heap). */
+static void set_due(struct rw_engine *e, struct rw_account *a, int64_t due)
+{
+    heap_remove(e, a);
+    a->due_ms = due;
+    if (due == INT64_MAX)
+        return;
+    if (e->nheap == e->heapcap) {
+        e->heapcap = e->heapcap ? e->heapcap * 2 : 1024;
+        e->heap = rw_xrealloc(e->heap, e->heapcap * sizeof(*e->heap));
+    }
+    heap_set(e, e->nheap++, a);
+    heap_up(e, e->nheap - 1);
+}
+
+static void heap_clear(struct rw_engine *e)
+{
+    for (size_t i = 0; i < e->nheap; i++)
+        e->heap[i]->heap_pos = UINT32_MAX;
+    e->nheap = 0;
+}
+
+static void stale_clear(struct rw_engine *e)
+{
+    for (size_t i = 0; i < e->nstale; i++)
+        e->stale[i]->flags &= (uint8_t)~RW_ACCT_DUE_STALE;
+    e->nstale = 0;
+}
+
+static void mark_stale(struct rw_engine *e, struct rw_account *a)
+{
+    if (a->flags & RW_ACCT_DUE_STALE)
+        return;
+    if (e->nstale == e->stalecap) {
+        e->stalecap = e->stalecap ? e->stalecap * 2 : 1024;
+        e->stale = rw_xrealloc(e->stale, e->stalecap * sizeof(*e->stale));
+    }
+    e->stale[e->nstale++] = a;
+    a->flags |= RW_ACCT_DUE_STALE;
+}
+
+/* ---- construction ---- */
+
+struct rw_engine *rw_engine_new(const struct rw_config *cfg, const struct rw_scorer *sc,
+                                struct rw_store *st, const struct rw_engine_hooks *hooks,
+                                void *arg)
+{
+    struct rw_engine *e = rw_xcalloc(1, sizeof(*e));
+    e->hooks = *hooks;
+    e->arg = arg;
+    e->hist = rw_history_new();
+    e->replay = true;
+    e->alerting = true;
+    e->now_ms = RW_NO_TIME;
+    e->last_sweep_ms = RW_NO_TIME;
+    e->history_day = RW_NO_DAY;
+    e->sweep_ms = RW_NO_TIME;
+    e->target_ms = RW_NO_TIME;
+    e->refresh_at = e->refreshed_at = RW_NO_TIME;
+    rw_jsonw_init(&e->jw);
+    rw_engine_reconfigure(e, cfg, sc, st);
+    return e;
+}
+
+void rw_engine_free(struct rw_engine *e)
+{
+    if (!e)
+        return;
+    rw_history_free(e->hist);
+    rw_jsonw_free(&e->jw);
+    free(e->work);
+    free(e->stale);
+    free(e->heap);
+    free(e);
+}
+
+void rw_engine_reconfigure(struct rw_engine *e, const struct rw_config *cfg,
+                           const struct rw_scorer *sc, struct rw_store *st)
+{
+    bool new_store = st != e->st;
+    e->cfg = cfg;
+    e->sc = sc;
+    e->st = st;
+    e->grid_ms = cfg->sweep_interval_ms;
+    rw_band_conf_init(&e->bc, cfg);
+    if (new_store) {
+        /* The old store's accounts are gone: nothing may point at them. */
+        e->nheap = 0;
+        e->nstale = 0;
+        e->nwork = 0;
+    } else {
+        heap_clear(e);
+        stale_clear(e);
+    }
+    e->force_full = true;
+}
+
+void rw_engine_restore(struct rw_engine *e, const struct rw_engine_clock *c)
+{
+    e->now_ms = c->now_ms;
+    e->last_sweep_ms = c->last_sweep_ms;
+    e->history_day = c->history_day;
+    heap_clear(e);
+    stale_clear(e);
+    e->nwork = 0;
+    e->force_full = true;
+    e->sweep_ms = RW_NO_TIME;
+    if (c->sweep_ms != RW_NO_TIME) {
+        /* Resume it whole: accounts already evaluated at that time do not change again. */
+        e->sweep_ms = c->sweep_ms;
+        e->target_ms = c->target_ms;
+        e->now_ms = c->sweep_ms;
+        e->sweep_full = true;
+        e->sweep_alerting = c->sweep_alerting;
+        e->sweep_record = e->cfg->history_ms > 0 && rw_day_of_ms(c->sweep_ms) != e->history_day;
+        e->cursor = 0;
+        e->hist_from = 0;
+        e->force_full = false;
+        if (e->sweep_record)
+            rw_history_begin_day(e->hist, rw_day_of_ms(c->sweep_ms));
+    }
+}
+
+void rw_engine_get_clock(const struct rw_engine *e, struct rw_engine_clock *out)
+{
+    out->now_ms = e->now_ms;
+    out->last_sweep_ms = e->last_sweep_ms;
+    out->history_day = e->history_day;
+    out->sweep_ms = e->sweep_ms;
+    out->target_ms = e->sweep_ms != RW_NO_TIME ? e->target_ms : RW_NO_TIME;
+    out->sweep_full = e->sweep_ms != RW_NO_TIME && e->sweep_full;
+    out->sweep_alerting = e->sweep_ms != RW_NO_TIME && e->sweep_alerting;
+}
+
+void rw_engine_set_replay(struct rw_engine *e, bool replay)
+{
+    e->replay = replay;
+}
+
+void rw_engine_set_alerting(struct rw_engine *e, bool alerting)
+{
+    e->alerting = alerting;
+}
+
+bool rw_engine_alerting(const struct rw_engine *e)
+{
+    return e->alerting;
+}
+
+void rw_engine_set_grid(struct rw_engine *e, int64_t grid_ms)
+{
+    e->grid_ms = grid_ms > 0 ? grid_ms : e->cfg->sweep_interval_ms;
+}
+
+int64_t rw_engine_now(const struct rw_engine *e)
+{
+    return e->now_ms;
+}
+
+struct rw_history *rw_engine_history(struct rw_engine *e)
+{
+    return e->hist;
+}
+
+bool rw_engine_busy(const struct rw_engine *e)
+{
+    return e->sweep_ms != RW_NO_TIME;
+}
+
+void rw_engine_set_full_sweeps(struct rw_engine *e, bool full)
+{
+    e->always_full = full;
+}
+
+void rw_engine_stats(const struct rw_engine *e, struct rw_engine_stats *out)
+{
+    *out = e->stats;
+}
+
+/* ---- alerts ---- */
+
+static int history_tenths(const struct rw_engine *e, const struct rw_account *a, int32_t day)
+{
+    int t = rw_history_tenths(rw_history_get(e->hist, day, a->ordinal));
+    return t < 0 ? RW_NO_TENTHS : t;
+}
+
+static void emit(void *arg, struct rw_account *a, const struct rw_rule_alert *r)
+{
+    struct rw_engine *e = arg;
+    const struct rw_score_eval *ev = e->cur;
+    struct rw_alert_signal sigs[RW_MAX_SIGNALS];
+    int n = rw_scorer_nsignals(e->sc);
+    for (int i = 0; i < n; i++) {
+        const struct rw_signal_conf *c = rw_scorer_signal(e->sc, i);
+        sigs[i] = (struct rw_alert_signal){c->name, !ev->sig[i].absent, ev->sig[i].x,
+                                           ev->sig[i].score, c->weight};
+    }
+    int32_t today = rw_day_of_ms(e->now_ms);
+    struct rw_alert al = {
+        .kind = r->kind,
+        .band = r->band,
+        .previous_band = r->previous_band,
+        .window = r->window,
+        .ts_ms = e->now_ms,
+        .account = a,
+        .days_to_renewal = rw_account_days_to_renewal(a, e->now_ms),
+        .score = ev->has_score ? ev->tenths : RW_NO_TENTHS,
+        .score_7d = history_tenths(e, a, today - 7),
+        .score_30d = history_tenths(e, a, today - 30),
+        .signals = sigs,
+        .nsignals = n,
+    };
+    rw_alert_id(a->id, r->kind, r->discriminator, al.id);
+    rw_jsonw_reset(&e->jw);
+    rw_alert_render(&e->jw, &al, e->cfg->account_url);
+    al.json = e->jw.buf;
+    al.json_len = e->jw.len;
+    e->hooks.alert(e->arg, &al);
+}
+
+/* ---- evaluation ---- */
+
+static void score_input(const struct rw_account *a, struct rw_score_input *in)
+{
+    in->agg = rw_account_agg(a);
+    in->ref_ms = a->ref_ms;
+    in->first_seen_ms = a->first_seen_ms;
+    in->seats = a->seats;
+}
+
+/* Evaluates A at now: score, band, and (when alerting) the rules.  EV receives the evaluation. */
+static void evaluate(struct rw_engine *e, struct rw_account *a, bool alerting,
+                     struct rw_score_eval *ev)
+{
+    int64_t now = e->now_ms;
+    struct rw_score_input in;
+    score_input(a, &in);
+    rw_scorer_eval(e->sc, &in, now, ev);
+    a->score = ev->has_score ? (float)ev->score : NAN;
+    bool onboarding = rw_band_onboarding(&e->bc, a->first_seen_ms, now);
+    struct rw_band_state bs = {a->band, a->below_healthy_ms, a->below_watch_ms};
+    bool changed = rw_band_step(&e->bc, &bs, onboarding, ev->has_score, ev->tenths, now);
+    uint8_t from = a->band;
+    if (bs.band != from)
+        rw_store_band_moved(e->st, from, bs.band);
+    a->band = bs.band;
+    a->below_healthy_ms = bs.below_healthy_ms;
+    a->below_watch_ms = bs.below_watch_ms;
+    /* No alerts while onboarding, nor while catching up: bands move, nobody is told. */
+    if (alerting && !onboarding) {
+        e->cur = ev;
+        changed |= rw_rules_run(e->cfg, a, now, emit, e);
+        e->cur = NULL;
+    }
+    if (changed)
+        rw_store_mark_dirty(e->st, a);
+    if (from != a->band && e->hooks.band)
+        e->hooks.band(e->arg, a, (enum rw_band)from, now);
+}
+
+/* The next grid time after T. */
+static int64_t next_grid(const struct rw_engine *e, int64_t t)
+{
+    int64_t g = e->grid_ms;
+    int64_t base = t >= 0 ? t / g * g : -((-t + g - 1) / g) * g;
+    return base + g;
+}
+
+/* Is the band state of A stable over [T0, X] as far as its score can move? */
+static bool score_stable(const struct rw_engine *e, const struct rw_score_input *in,
+                         const struct rw_band_state *bs, int64_t t0, int64_t x)
+{
+    int lo, hi;
+    int64_t until;
+    if (!rw_scorer_bounds(e->sc, in, t0, x, &lo, &hi, &until))
+        return true; /* no score: only an event brings one */
+    return x < until - DUE_MARGIN_MS && rw_band_stable_range(&e->bc, bs, lo, hi);
+}
+
+/*
+ * The first grid time after NOW at which A's score may move its band state:
+ * the largest X = now + k·grid with the state stable over [now, X], plus one
+ * grid step.  HORIZON caps the search (a full pass comes then anyway).
+ */
+static int64_t score_due(struct rw_engine *e, const struct rw_account *a,
+                         const struct rw_band_state *bs, int64_t horizon)
+{
+    int64_t now = e->now_ms, g = e->grid_ms;
+    struct rw_score_input in;
+    score_input(a, &in);
+    int64_t first = next_grid(e, now);
+    if (!score_stable(e, &in, bs, now, first))
+        return first;
+    if (horizon <= first || score_stable(e, &in, bs, now, horizon))
+        return horizon;
+    /* Stable up to FIRST, not up to HORIZON: find the last stable step. */
+    int64_t kmax = (horizon - first) / g;
+    int64_t good = 0, bad = kmax + 1, k = 1;
+    while (k < bad && score_stable(e, &in, bs, now, first + k * g)) {
+        good = k;
+        k *= 2;
+    }
+    if (k < bad)
+        bad = k;
+    while (bad - good > 1) {
+        int64_t mid = good + (bad - good) / 2;
+        if (score_stable(e, &in, bs, now, first + mid * g))
+            good = mid;
+        else
+            bad = mid;
+    }
+    return first + good * g + g;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Computes and files A's due time after an evaluation at now (a sweep time). */
+static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct rw_score_eval *ev)
+{
+    int64_t now = e->now_ms;
+    e->stats.due_computations++;
+    /* A full pass evaluates everyone at the first sweep of the next day: no need to look further. */
+    int64_t horizon = e->cfg->history_ms > 0
+                          ? ((int64_t)rw_day_of_ms(now) + 1) * RW_MS_PER_DAY
+                          : now + 64 * RW_MS_PER_DAY;
+    int64_t due = e->cfg->history_ms > 0 ? INT64_MAX : horizon;
+    if (rw_band_onboarding(&e->bc, a->first_seen_ms, now)) {
+        if (a->first_seen_ms != RW_NO_TIME && a->first_seen_ms < INT64_MAX - e->bc.min_history_ms)
+            due = min64(due, a->first_seen_ms + e->bc.min_history_ms);
+    } else if (ev->has_score) {
+        struct rw_band_state bs = {a->band, a->below_healthy_ms, a->below_watch_ms};
+        due = min64(due, rw_band_next_time(&e->bc, &bs));
+        int64_t sd = score_due(e, a, &bs, horizon);
+        if (sd < horizon || e->cfg->history_ms == 0)
+            due = min64(due, sd);
+    }
+    due = min64(due, rw_rules_next_time(e->cfg, a, now));
+    if (due <= now)
+        due = next_grid(e, now);
+    set_due(e, a, due);
+}
+
+/* ---- sweeps ---- */
+
+static int ordinal_cmp(const void *pa, const void *pb)
+{
+    const struct rw_account *a = *(struct rw_account *const *)pa;
+    const struct rw_account *b = *(struct rw_account *const *)pb;
+    return (a->ordinal > b->ordinal) - (a->ordinal < b->ordinal);
+}
+
+static void work_push(struct rw_engine *e, struct rw_account *a)
+{
+    if (e->nwork == e->workcap) {
+        e->workcap = e->workcap ? e->workcap * 2 : 1024;
+        e->work = rw_xrealloc(e->work, e->workcap * sizeof(*e->work));
+    }
+    e->work[e->nwork++] = a;
+}
+
+/* Starts the sweep at T (now becomes T); TARGET is where now goes after it. */
+static void start_sweep(struct rw_engine *e, int64_t t, int64_t target, bool full_anyway)
+{
+    int32_t day = rw_day_of_ms(t);
+    e->sweep_ms = t;
+    e->target_ms = target;
+    e->now_ms = t;
+    e->sweep_alerting = e->alerting;
+    e->sweep_record = e->cfg->history_ms > 0 && day != e->history_day;
+    e->sweep_full = full_anyway || e->sweep_record || e->force_full || e->always_full;
+    e->force_full = false;
+    e->cursor = 0;
+    e->hist_from = 0;
+    e->nwork = 0;
+    e->stats.sweeps++;
+    if (e->sweep_record)
+        rw_history_begin_day(e->hist, day);
+    if (e->sweep_full) {
+        /* Everyone gets a fresh due time; accounts touched during the pass become stale again. */
+        stale_clear(e);
+        e->stats.full_sweeps++;
+        return;
+    }
+    /* Due pass: accounts touched since the last sweep, and those whose time has come. */
+    for (size_t i = 0; i < e->nstale; i++)
+        work_push(e, e->stale[i]);
+    while (e->nheap > 0 && e->heap[0]->due_ms <= t) {
+        struct rw_account *a = e->heap[0];
+        heap_remove(e, a);
+        a->due_ms = INT64_MAX;
+        if (!(a->flags & RW_ACCT_DUE_STALE))
+            work_push(e, a);
+    }
+    stale_clear(e);
+    if (e->nwork > 1)
+        qsort(e->work, e->nwork, sizeof(*e->work), ordinal_cmp);
+}
+
+static void sweep_one(struct rw_engine *e, struct rw_account *a)
+{
+    struct rw_score_eval ev;
+    evaluate(e, a, e->sweep_alerting, &ev);
+    e->stats.sweep_evaluations++;
+    refresh_due(e, a, &ev);
+    if (e->sweep_record)
+        rw_history_set(e->hist, rw_day_of_ms(e->sweep_ms), a->ordinal,
+                       rw_history_entry(a->band, ev.has_score, ev.tenths));
+}
+
+static void report_history(struct rw_engine *e, uint32_t to)
+{
+    if (e->sweep_record && e->hooks.history && to > e->hist_from)
+        e->hooks.history(e->arg, rw_day_of_ms(e->sweep_ms), e->hist_from, to);
+    e->hist_from = to;
+}
+
+static void finish_sweep(struct rw_engine *e)
+{
+    if (e->sweep_full) {
+        if (e->sweep_record)
+            e->history_day = rw_day_of_ms(e->sweep_ms);
+    }
+    if (e->sweep_ms > e->last_sweep_ms || e->last_sweep_ms == RW_NO_TIME)
+        e->last_sweep_ms = e->sweep_ms;
+    int64_t target = e->target_ms;
+    e->sweep_ms = RW_NO_TIME;
+    e->target_ms = RW_NO_TIME;
+    e->nwork = 0;
+    if (target > e->now_ms)
+        e->now_ms = target;
+}
+
+bool rw_engine_work(struct rw_engine *e, size_t budget)
+{
+    if (e->sweep_ms == RW_NO_TIME)
+        return true;
+    size_t done = 0;
+    if (e->sweep_full) {
+        uint32_t end = rw_store_ordinal_end(e->st);
+        while (e->cursor < end && done < budget) {
+            struct rw_account *a = rw_store_by_ordinal(e->st, (uint32_t)e->cursor++);
+            if (a) {
+                sweep_one(e, a);
+                done++;
+            }
+        }
+        report_history(e, (uint32_t)e->cursor);
+        if (e->cursor < end)
+            return false;
+    } else {
+        while (e->cursor < e->nwork && done < budget) {
+            sweep_one(e, e->work[e->cursor++]);
+            done++;
+        }
+        if (e->cursor < e->nwork)
+            return false;
+    }
+    finish_sweep(e);
+    return true;
+}
+
+void rw_engine_advance(struct rw_engine *e, int64_t t_ms)
+{
+    if (e->sweep_ms != RW_NO_TIME) {
+        if (t_ms > e->target_ms)
+            e->target_ms = t_ms; /* the sweep in progress stays; now follows after it */
+        return;
+    }
+    if (e->now_ms != RW_NO_TIME && t_ms <= e->now_ms)
+        return;
+    int64_t g = e->grid_ms;
+    int64_t last_grid = t_ms >= 0 ? t_ms / g * g : -((-t_ms + g - 1) / g) * g;
+    if (e->now_ms == RW_NO_TIME || e->last_sweep_ms == RW_NO_TIME) {
+        /* Nothing to sweep before the first event: the grid starts here. */
+        e->now_ms = t_ms;
+        e->last_sweep_ms = last_grid;
+        return;
+    }
+    if (last_grid > e->last_sweep_ms) {
+        start_sweep(e, last_grid, t_ms, false);
+        return;
+    }
+    e->now_ms = t_ms;
+}
+
+void rw_engine_end_catch_up(struct rw_engine *e, int64_t wall_ms)
+{
+    e->alerting = true;
+    e->replay = false;
+    e->grid_ms = e->cfg->sweep_interval_ms;
+    int64_t t = e->now_ms == RW_NO_TIME || wall_ms > e->now_ms ? wall_ms : e->now_ms;
+    start_sweep(e, t, t, true);
+    int64_t g = e->grid_ms;
+    int64_t last_grid = t >= 0 ? t / g * g : -((-t + g - 1) / g) * g;
+    if (e->last_sweep_ms == RW_NO_TIME || last_grid > e->last_sweep_ms)
+        e->last_sweep_ms = last_grid;
+}
+
+/* ---- events ---- */
+
+static void merge_metadata(struct rw_engine *e, struct rw_account *a, const struct rw_event *ev)
+{
+    unsigned set = ev->meta_set, clr = ev->meta_null;
+    if (set & RW_META_NAME)
+        rw_account_set_name(a, ev->name, strlen(ev->name));
+    else if (clr & RW_META_NAME)
+        rw_account_set_name(a, NULL, 0);
+    if (set & RW_META_OWNER)
+        a->owner = rw_store_intern(e->st, ev->owner, strlen(ev->owner));
+    else if (clr & RW_META_OWNER)
+        a->owner = NULL;
+    if (set & RW_META_TIER)
+        a->tier = rw_store_intern(e->st, ev->tier, strlen(ev->tier));
+    else if (clr & RW_META_TIER)
+        a->tier = NULL;
+    if (set & RW_META_ARR)
+        a->arr = ev->arr;
+    else if (clr & RW_META_ARR)
+        a->arr = NAN;
+    if (set & RW_META_SEATS)
+        a->seats = ev->seats;
+    else if (clr & RW_META_SEATS)
+        a->seats = NAN;
+    int32_t day = a->renewal_day;
+    if (set & RW_META_RENEWAL_DATE)
+        day = ev->renewal_day;
+    else if (clr & RW_META_RENEWAL_DATE)
+        day = RW_NO_DAY;
+    if (day != a->renewal_day) {
+        /* A new renewal date starts a new cycle of windows. */
+        a->renewal_day = day;
+        a->window_alerted = 0;
+    }
+}
+
+void rw_engine_apply(struct rw_engine *e, const struct rw_event *ev, int64_t agg_ts_ms)
+{
+    if (e->now_ms == RW_NO_TIME)
+        rw_engine_advance(e, ev->ts_ms);
+    bool created;
+    struct rw_account *a = rw_store_upsert(e->st, ev->account, ev->account_len, &created);
+    if (!a)
+        return; /* the parser keeps ids to 1..128 bytes: cannot happen */
+    double *agg = rw_account_agg(a);
+    if (created)
+        rw_scorer_reset(e->sc, agg);
+    if (ev->is_account)
+        merge_metadata(e, a, ev);
+    rw_scorer_apply(e->sc, agg, &a->ref_ms, ev->type, ev->type_len, agg_ts_ms, ev->value);
+    int64_t ts = ev->ts_ms;
+    if (a->first_seen_ms == RW_NO_TIME || ts < a->first_seen_ms)
+        a->first_seen_ms = ts;
+    if (a->last_event_ms == RW_NO_TIME || ts > a->last_event_ms)
+        a->last_event_ms = ts;
+    rw_store_mark_dirty(e->st, a);
+    struct rw_score_eval sev;
+    evaluate(e, a, e->alerting, &sev);
+    e->stats.event_evaluations++;
+    mark_stale(e, a);
+}
+
+bool rw_engine_refresh(struct rw_engine *e, size_t budget, int64_t max_age_ms)
+{
+    int64_t now = e->now_ms;
+    if (now == RW_NO_TIME || e->sweep_ms != RW_NO_TIME)
+        return true;
+    if (e->refresh_at == RW_NO_TIME) {
+        if (e->refreshed_at != RW_NO_TIME && now - e->refreshed_at <= max_age_ms)
+            return true;
+        e->refresh_at = now;
+        e->refresh_cursor = 0;
+    }
+    uint32_t end = rw_store_ordinal_end(e->st);
+    struct rw_score_eval ev;
+    for (size_t k = 0; k < budget && e->refresh_cursor < end; k++) {
+        struct rw_account *a = rw_store_by_ordinal(e->st, e->refresh_cursor++);
+        if (!a)
+            continue;
+        struct rw_score_input in;
+        score_input(a, &in);
+        rw_scorer_eval(e->sc, &in, now, &ev);
+        a->score = ev.has_score ? (float)ev.score : NAN;
+    }
+    if (e->refresh_cursor < end)
+        return false;
+    e->refreshed_at = e->refresh_at;
+    e->refresh_at = RW_NO_TIME;
+    return now - e->refreshed_at <= max_age_ms;
+}
+
+void rw_engine_touch(struct rw_engine *e, struct rw_account *a)
+{
+    struct rw_score_eval sev;
+    evaluate(e, a, e->alerting, &sev);
+    mark_stale(e, a);
+}

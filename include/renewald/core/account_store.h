@@ -1,0 +1,153 @@
+/*
+ * account_store.h - every account the daemon knows: metadata, aggregate slots,
+ * band state, alert bookkeeping, the dirty set of the work in hand, and the
+ * compact binary record an account is persisted as.
+ *
+ * The store owns every struct rw_account (one allocation each: the struct, its
+ * id and its aggregate slots), its name and snooze, and every interned string.
+ * Pointers to accounts stay valid until rw_store_free(); accounts are never
+ * removed one by one.  Every account has an ordinal, dense and stable for its
+ * life (persisted in its record), which orders full passes and indexes
+ * per-account arrays kept elsewhere (daily history).
+ */
+#ifndef RENEWALD_CORE_ACCOUNT_STORE_H
+#define RENEWALD_CORE_ACCOUNT_STORE_H
+
+#include "renewald/core/common.h"
+
+#define RW_NO_TIME INT64_MIN
+#define RW_NO_DAY  INT32_MIN
+#define RW_SNOOZE_TEXT_MAX 256 /* bytes of a snooze reason or author */
+
+/* Rarely set state, allocated only when present. */
+struct rw_account_ext {
+    int64_t snoozed_until_ms; /* RW_NO_TIME when not snoozed */
+    char *snooze_reason;      /* owned, or NULL */
+    char *snoozed_by;         /* owned, or NULL */
+};
+
+/* Bits of rw_account.flags. */
+enum {
+    RW_ACCT_DIRTY = 1u << 0,     /* store: in the dirty set */
+    RW_ACCT_DUE_STALE = 1u << 1, /* engine: due time to be recomputed */
+};
+
+struct rw_account {
+    int64_t first_seen_ms;    /* earliest event time applied, RW_NO_TIME before any */
+    int64_t last_event_ms;    /* newest event time applied, RW_NO_TIME before any */
+    int64_t ref_ms;           /* reference time of the decayed slots */
+    int64_t below_healthy_ms; /* band waits (struct rw_band_state), RW_NO_TIME when none */
+    int64_t below_watch_ms;
+    int64_t due_ms;               /* engine: the next time it may change (not persisted) */
+    char *name;                   /* owned by the account, or NULL */
+    const char *owner;            /* interned in the store, or NULL */
+    const char *tier;             /* interned in the store, or NULL */
+    struct rw_account_ext *ext;   /* owned, or NULL */
+    double arr, seats;            /* NAN when unknown */
+    float score;                  /* last evaluated score (worklist order), NAN when null */
+    int32_t renewal_day;          /* days since the epoch, RW_NO_DAY when none */
+    uint32_t ordinal;             /* dense, stable, persisted */
+    uint32_t band_seq;            /* band alerts so far (part of band_change alert ids) */
+    uint32_t heap_pos;            /* engine: index in its due heap, UINT32_MAX when none */
+    int16_t window_alerted;       /* smallest renewal window alerted for renewal_day, 0 = none */
+    uint8_t band;                 /* enum rw_band */
+    uint8_t notified_band;        /* enum rw_band last alerted (or silently accepted) */
+    uint8_t flags;                /* RW_ACCT_* */
+    uint8_t id_len;               /* 1..RW_ACCOUNT_MAX */
+    char id[];                    /* id_len bytes + NUL, then the aggregate slots */
+};
+
+/* The aggregate slots (rw_store_nslots doubles) that follow the id. */
+double *rw_account_agg(const struct rw_account *a);
+
+struct rw_store;
+
+/* A store whose accounts carry NSLOTS aggregate doubles each. */
+struct rw_store *rw_store_new(size_t nslots) RW_NODISCARD;
+void rw_store_free(struct rw_store *st);
+size_t rw_store_nslots(const struct rw_store *st);
+size_t rw_store_count(const struct rw_store *st);
+
+/* The account with this id, or NULL (also for a LEN out of 1..RW_ACCOUNT_MAX). */
+struct rw_account *rw_store_find(const struct rw_store *st, const char *id, size_t len);
+/*
+ * The account with this id, created when absent (slots zeroed: the caller
+ * resets them with rw_scorer_reset; times RW_NO_TIME, metadata unknown, band
+ * unknown, the next free ordinal).  *CREATED (may be NULL) tells which.  NULL
+ * when LEN is not 1..RW_ACCOUNT_MAX.
+ */
+struct rw_account *rw_store_upsert(struct rw_store *st, const char *id, size_t len, bool *created);
+
+/*
+ * Batch helpers: rw_store_hash gives the hash of an id (for one batch: the
+ * seed is the store's) and prefetches its table slot; rw_store_prefetch
+ * fetches the account of an id whose slot is already cached.  Both are only
+ * hints; rw_store_upsert_hashed is rw_store_upsert with the hash given.
+ */
+uint64_t rw_store_hash(const struct rw_store *st, const char *id, size_t len);
+void rw_store_prefetch(const struct rw_store *st, const char *id, size_t len, uint64_t h);
+struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, size_t len,
+                                          uint64_t h, bool *created);
+
+/* Ordinals: one past the largest in use, and the account holding one (NULL for a hole). */
+uint32_t rw_store_ordinal_end(const struct rw_store *st);
+struct rw_account *rw_store_by_ordinal(const struct rw_store *st, uint32_t ordinal);
+/* Gives A the ordinal ORD (a restored record); false when another account holds it. */
+bool rw_store_set_ordinal(struct rw_store *st, struct rw_account *a, uint32_t ord) RW_NODISCARD;
+
+/*
+ * Accounts per band, kept as bands move so that reading them costs nothing:
+ * the store counts a new account as unknown; whoever changes a->band reports
+ * it with rw_store_band_moved.
+ */
+size_t rw_store_band_count(const struct rw_store *st, int band);
+void rw_store_band_moved(struct rw_store *st, uint8_t from, uint8_t to);
+
+/* Iterates every account in ordinal order: start with *CURSOR = 0; NULL at the end. */
+struct rw_account *rw_store_next(const struct rw_store *st, size_t *cursor);
+
+/* Interned copy of S[0..LEN), owned by the store. */
+const char *rw_store_intern(struct rw_store *st, const char *s, size_t len);
+/* Replaces the account's name with a copy of S[0..LEN) (S NULL clears it). */
+void rw_account_set_name(struct rw_account *a, const char *s, size_t len);
+/* Sets or clears (UNTIL_MS == RW_NO_TIME) the snooze; strings are copied, NULL = none. */
+void rw_account_set_snooze(struct rw_account *a, int64_t until_ms, const char *reason,
+                           const char *by);
+/* The snooze end, RW_NO_TIME when not snoozed. */
+int64_t rw_account_snoozed_until(const struct rw_account *a);
+
+/* The dirty set: accounts whose persisted state changed since the last rw_store_clear_dirty. */
+void rw_store_mark_dirty(struct rw_store *st, struct rw_account *a);
+struct rw_account *const *rw_store_dirty(const struct rw_store *st, size_t *n);
+void rw_store_clear_dirty(struct rw_store *st);
+
+/* Approximate heap bytes held by the store (for metrics and the benchmark). */
+size_t rw_store_memory(const struct rw_store *st);
+
+/* Days from the UTC day of NOW_MS to the renewal date, or INT32_MIN when none. */
+int32_t rw_account_days_to_renewal(const struct rw_account *a, int64_t now_ms);
+
+/* ---- the persisted record ---- */
+
+struct rw_scorer;
+
+/*
+ * The persisted record of an account (without its id, which is its key): a
+ * versioned little-endian layout that names each signal's slots by the
+ * signal's fingerprint, so that a record written under another configuration
+ * keeps the aggregates of the signals that did not change.
+ *
+ * rw_account_encode returns the record's size; it writes only when that is
+ * <= CAP.  rw_account_decode creates or overwrites the account ID in ST and
+ * returns it, or NULL (the store unchanged) when BUF is not a valid record; it
+ * sets *SIGNALS_RESET (may be NULL) to the number of signals whose aggregates
+ * it could not keep (they start empty).
+ */
+#define RW_ACCOUNT_RECORD_MAX 4096
+size_t rw_account_encode(const struct rw_scorer *sc, const struct rw_account *a, uint8_t *buf,
+                         size_t cap);
+struct rw_account *rw_account_decode(struct rw_store *st, const struct rw_scorer *sc,
+                                     const char *id, size_t id_len, const uint8_t *buf, size_t len,
+                                     int *signals_reset) RW_NODISCARD;
+
+#endif
