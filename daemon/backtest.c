@@ -286,11 +286,13 @@ static bool fill(redisContext *c, struct rw_merge *m, struct src_stream *ss, int
         const redisReply *v = event_field(it->element[1]);
         const char *raw = v ? v->str : NULL;
         size_t rl = v ? v->len : 0;
-        rw_merge_push(m, s, id, bad, idr->str, idr->len, raw, rl, entry_key(id, raw, rl, nstreams));
+        rw_merge_push(m, s, id, bad, idr->str, idr->len, raw, rl, entry_key(id, raw, rl, nstreams),
+                      0);
         snprintf(ss->next, sizeof ss->next, "(%.*s", (int)idr->len, idr->str);
     }
     ss->done = r->elements < (size_t)atoi(XRANGE_STEP);
-    rw_merge_set_drained(m, s, ss->done);
+    /* A read-only replay of what the streams hold now: none of them grows. */
+    rw_merge_set_drained(m, s, ss->done, RW_MERGE_FINAL);
     freeReplyObject(r);
     return true;
 }

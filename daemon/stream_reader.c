@@ -16,9 +16,11 @@ struct rw_reader {
     bool running;
     bool busy;                                   /* a read is in flight */
     uint64_t gen;                                /* bumped by stop: replies of older reads are dropped */
+    uint64_t reads;                              /* replies taken: numbers them for the merge */
     bool pending[RW_MAX_STREAMS];                /* re-reading this consumer's pending entries */
     char cursor[RW_MAX_STREAMS][RW_ENTRY_ID_MAX]; /* pending phase: after this id */
     uint32_t requested, requested_pending;        /* of the read in flight */
+    bool blocking;                                /* the read in flight may block */
     uint64_t newest_ms[RW_MAX_STREAMS];
     bool at_end[RW_MAX_STREAMS];
 };
@@ -137,13 +139,15 @@ static bool reply_ok(const redisReply *reply, const struct rw_config *cfg)
 }
 
 bool rw_reader_take_reply(const redisReply *reply, const struct rw_config *cfg, uint32_t requested,
-                          uint32_t pending, int count, struct rw_merge *merge,
+                          uint32_t pending, bool blocked, int count, uint64_t read_seq,
+                          struct rw_merge *merge,
                           int64_t (*key)(void *, int, struct rw_entry_id, const char *, size_t),
                           void *key_arg, struct rw_read_result *res)
 {
     memset(res, 0, sizeof(*res));
     if (!reply_ok(reply, cfg))
         return false;
+    bool present[RW_MAX_STREAMS] = {false};
     for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
         const redisReply *s = reply->element[i];
         int stream = rw_config_stream_index(cfg, s->element[0]->str, s->element[0]->len);
@@ -156,17 +160,18 @@ bool rw_reader_take_reply(const redisReply *reply, const struct rw_config *cfg, 
             struct rw_entry_id eid = {0, 0};
             bool bad = !rw_parse_entry_id(id->str, id->len, &eid);
             int64_t k = bad || !raw || !key ? RW_MERGE_FIRST : key(key_arg, stream, eid, raw, rl);
-            rw_merge_push(merge, stream, eid, bad, id->str, id->len, raw, rl, k);
+            rw_merge_push(merge, stream, eid, bad, id->str, id->len, raw, rl, k, read_seq);
             if (!bad && eid.ms > res->newest_ms[stream])
                 res->newest_ms[stream] = eid.ms;
             memcpy(res->last_id[stream], id->str, id->len); /* < RW_ENTRY_ID_MAX: checked */
             res->last_id[stream][id->len] = '\0';
         }
         res->returned[stream] += (int)items->elements;
+        present[stream] = true;
     }
     for (int s = 0; s < cfg->nstreams; s++)
-        if ((requested >> s) & 1 && !((pending >> s) & 1))
-            rw_merge_set_drained(merge, s, res->returned[s] < count);
+        if ((requested >> s) & 1 && !((pending >> s) & 1) && (present[s] || !blocked))
+            rw_merge_set_drained(merge, s, res->returned[s] < count, read_seq);
     return true;
 }
 
@@ -192,8 +197,8 @@ static void on_read(struct rw_link *link, redisReply *reply, void *arg)
     const struct rw_config *cfg = r->cfg;
     int64_t (*key)(void *, int, struct rw_entry_id, const char *, size_t) =
         cfg->nstreams > 1 ? r->hooks.key : NULL;
-    if (!rw_reader_take_reply(reply, cfg, r->requested, r->requested_pending, cfg->batch, r->merge,
-                              key, r->arg, &res)) {
+    if (!rw_reader_take_reply(reply, cfg, r->requested, r->requested_pending, r->blocking,
+                              cfg->batch, ++r->reads, r->merge, key, r->arg, &res)) {
         r->hooks.failed(r->arg, "unexpected XREADGROUP reply shape", NULL);
         return;
     }
@@ -212,7 +217,7 @@ static void on_read(struct rw_link *link, redisReply *reply, void *arg)
             } else {
                 strcpy(r->cursor[s], res.last_id[s]); /* continue after the last one read */
             }
-        } else {
+        } else if (res.returned[s] > 0 || !r->blocking) {
             r->at_end[s] = res.returned[s] < cfg->batch;
         }
     }
@@ -249,8 +254,10 @@ void rw_reader_kick(struct rw_reader *r, uint32_t want)
     argv[argc++] = "COUNT";
     argv[argc++] = count;
     int64_t block_ms = 0;
-    /* Wait in Redis only at the tail of every stream asked for. */
-    if (all_at_end) {
+    /* Wait in Redis only at the tail of every stream asked for, and only with
+     * nothing queued: entries waiting for a stream to be found at its end need
+     * a read that answers for every stream at once, which a blocked one does not. */
+    if (all_at_end && rw_merge_queued_all(r->merge) == 0) {
         argv[argc++] = "BLOCK";
         argv[argc++] = block;
         block_ms = cfg->block_ms;
@@ -274,4 +281,5 @@ void rw_reader_kick(struct rw_reader *r, uint32_t want)
     r->busy = true;
     r->requested = req;
     r->requested_pending = pend;
+    r->blocking = block_ms > 0;
 }

@@ -18,6 +18,7 @@ struct queue {
     char *bytes; /* ids and raw events */
     size_t used, bcap;
     bool drained;
+    uint64_t drained_seq; /* the read that found it at its end */
 };
 
 struct rw_merge {
@@ -51,6 +52,7 @@ void rw_merge_clear(struct rw_merge *m)
         m->q[s].head = m->q[s].n = 0;
         m->q[s].used = 0;
         m->q[s].drained = false;
+        m->q[s].drained_seq = 0;
     }
     m->peeked = -1;
 }
@@ -74,7 +76,7 @@ static size_t put_bytes(struct queue *q, const char *s, size_t n)
 
 void rw_merge_push(struct rw_merge *m, int stream, struct rw_entry_id id, bool bad_id,
                    const char *id_str, size_t id_len, const char *raw, size_t raw_len,
-                   int64_t key_ms)
+                   int64_t key_ms, uint64_t read_seq)
 {
     if (stream < 0 || stream >= m->nstreams)
         return;
@@ -95,16 +97,19 @@ void rw_merge_push(struct rw_merge *m, int stream, struct rw_entry_id id, bool b
     qi->it.id_len = id_len;
     qi->it.raw_len = raw ? raw_len : 0;
     qi->it.key_ms = key_ms;
+    qi->it.read_seq = read_seq;
     qi->id_off = put_bytes(q, id_str, id_len);
     qi->has_raw = raw != NULL;
     qi->raw_off = raw ? put_bytes(q, raw, raw_len) : 0;
     m->peeked = -1;
 }
 
-void rw_merge_set_drained(struct rw_merge *m, int stream, bool drained)
+void rw_merge_set_drained(struct rw_merge *m, int stream, bool drained, uint64_t read_seq)
 {
-    if (stream >= 0 && stream < m->nstreams)
-        m->q[stream].drained = drained;
+    if (stream < 0 || stream >= m->nstreams)
+        return;
+    m->q[stream].drained = drained;
+    m->q[stream].drained_seq = read_seq;
 }
 
 bool rw_merge_drained(const struct rw_merge *m, int stream)
@@ -132,6 +137,7 @@ static int choose(const struct rw_merge *m, const size_t *head)
 {
     int best = -1;
     int64_t best_key = 0;
+    uint64_t seq = 0;
     for (int s = 0; s < m->nstreams; s++) {
         const struct queue *q = &m->q[s];
         if (head[s] == q->n) {
@@ -139,12 +145,18 @@ static int choose(const struct rw_merge *m, const size_t *head)
                 return -1; /* it may hold an earlier entry: read it first */
             continue;
         }
-        int64_t k = q->items[head[s]].it.key_ms;
-        if (best < 0 || k < best_key) { /* ties: the earlier stream in the config */
+        const struct rw_merge_item *it = &q->items[head[s]].it;
+        if (best < 0 || it->key_ms < best_key) { /* ties: the earlier stream in the config */
             best = s;
-            best_key = k;
+            best_key = it->key_ms;
+            seq = it->read_seq;
         }
     }
+    /* An empty stream found at its end before that entry was read may have
+     * grown since, with something earlier: look again first. */
+    for (int s = 0; best >= 0 && s < m->nstreams; s++)
+        if (head[s] == m->q[s].n && m->q[s].drained_seq < seq)
+            return -1;
     return best;
 }
 

@@ -54,7 +54,9 @@ int64_t rw_reader_lag_ms(const struct rw_reader *r, int stream, int64_t now_ms);
  * into MERGE: entries of each stream in order, with KEY's merge keys; streams
  * in REQUESTED (bit mask) that returned fewer than COUNT entries are drained
  * (PENDING: bit set = that stream read its pending entries, which say nothing
- * of its end).  Returns false, with the merge unchanged, when the reply has
+ * of its end).  READ_SEQ numbers the read (increasing).  After a read that
+ * BLOCKED, Redis answers with the one stream that woke it: the streams absent
+ * from such a reply say nothing of their end either.  Returns false, with the merge unchanged, when the reply has
  * another shape.  For tests: the reader's whole reply handling.
  */
 struct rw_read_result {
@@ -63,7 +65,8 @@ struct rw_read_result {
     char last_id[RW_MAX_STREAMS][RW_ENTRY_ID_MAX]; /* the last entry id per stream, "" when none */
 };
 bool rw_reader_take_reply(const redisReply *reply, const struct rw_config *cfg, uint32_t requested,
-                          uint32_t pending, int count, struct rw_merge *merge,
+                          uint32_t pending, bool blocked, int count, uint64_t read_seq,
+                          struct rw_merge *merge,
                           int64_t (*key)(void *, int, struct rw_entry_id, const char *, size_t),
                           void *key_arg, struct rw_read_result *res) RW_NODISCARD;
 

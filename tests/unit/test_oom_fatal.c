@@ -24,6 +24,8 @@
 
 #include "renewald/core/account_store.h"
 #include "renewald/core/common.h"
+#include "renewald/core/score.h"
+#include "scorer_test.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
@@ -260,7 +262,7 @@ static int call_upsert(void *arg)
     if (!created || a->id_len != 30 || rw_store_count(st) != before + 1 ||
         rw_store_find(st, "acme-corporation-international", 30) != a)
         return CHILD_BAD;
-    a->agg[rw_store_nslots(st) - 1] = 1; /* the slots are there */
+    rw_account_agg(a)[rw_store_nslots(st) - 1] = 1; /* the slots are there */
     rw_store_mark_dirty(st, a);
     size_t n;
     struct rw_account *const *dirty = rw_store_dirty(st, &n);
@@ -322,6 +324,7 @@ static void test_store_intern(void **state)
 
 struct decode_arg {
     struct rw_store *st; /* fresh: the child decodes into it */
+    const struct rw_scorer *sc;
     uint8_t buf[RW_ACCOUNT_RECORD_MAX];
     size_t len;
 };
@@ -329,13 +332,14 @@ struct decode_arg {
 static int call_decode(void *arg)
 {
     struct decode_arg *da = arg;
-    bool reset = true;
-    struct rw_account *a = rw_account_decode(da->st, "acme", 4, da->buf, da->len, 7, &reset);
+    int reset = -1;
+    struct rw_account *a = rw_account_decode(da->st, da->sc, "acme", 4, da->buf, da->len, &reset);
     if (!a)
         return CHILD_GOT_NULL;
-    if (reset || !a->name || strcmp(a->name, "Acme Corporation") != 0 || !a->owner ||
+    if (reset != 0 || !a->name || strcmp(a->name, "Acme Corporation") != 0 || !a->owner ||
         strcmp(a->owner, "csm@example.com") != 0 || !a->tier ||
-        strcmp(a->tier, "enterprise") != 0 || a->agg[2] != 2.5)
+        strcmp(a->tier, "enterprise") != 0 || rw_account_agg(a)[2] != 2.5 || !a->ext ||
+        strcmp(a->ext->snooze_reason, "holiday") != 0)
         return CHILD_BAD;
     return 0;
 }
@@ -344,22 +348,34 @@ static void test_account_decode(void **state)
 {
     (void)state;
     struct decode_arg da;
+    /* A rate (1 slot) and a mean (2 slots): 3 slots. */
+    struct rw_config *cfg = new_config();
+    add_signal(cfg, "logins", "login", RW_AGG_RATE, 7, 0, 0, 1);
+    add_signal(cfg, "csat", "csat", RW_AGG_MEAN, 30, 0, 2, 4.5);
+    struct rw_scorer *sc = rw_scorer_new(cfg);
+    assert_non_null(sc);
+    assert_int_equal(rw_scorer_nslots(sc), 3);
+    da.sc = sc;
     struct rw_store *src = rw_store_new(3);
     struct rw_account *a = rw_store_upsert(src, "acme", 4, NULL);
     assert_non_null(a);
+    rw_scorer_reset(sc, rw_account_agg(a));
     rw_account_set_name(a, "Acme Corporation", 16);
     a->owner = rw_store_intern(src, "csm@example.com", 15);
     a->tier = rw_store_intern(src, "enterprise", 10);
-    a->agg[2] = 2.5;
-    da.len = rw_account_encode(src, a, 7, da.buf, sizeof da.buf);
+    rw_account_set_snooze(a, INT64_C(1795132800000), "holiday", "jane");
+    rw_account_agg(a)[2] = 2.5;
+    da.len = rw_account_encode(sc, a, da.buf, sizeof da.buf);
     assert_true(da.len > 0 && da.len <= sizeof da.buf);
     rw_store_free(src);
 
-    /* Every allocation of decoding: the account, its name, the owner and the tier. */
+    /* Every allocation of decoding: the account, its ordinal, name, owner, tier, snooze. */
     da.st = rw_store_new(3);
     sweep("rw_account_decode", call_decode, &da);
     assert_int_equal(rw_store_count(da.st), 0);
     rw_store_free(da.st);
+    rw_scorer_free(sc);
+    free(cfg);
 }
 
 int main(void)

@@ -1,4 +1,4 @@
-/* test_score.c - aggregates, signal and account scores, the band state machine. */
+/* test_score.c - aggregates, signal and account scores, tenths, and the bounds sweeps rely on. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,53 +10,20 @@
 
 #include <cmocka.h>
 
-#include "renewald/core/account_store.h"
 #include "renewald/config.h"
+#include "renewald/core/account_store.h"
 #include "renewald/core/score.h"
+#include "scorer_test.h"
 
-#define DAY RW_MS_PER_DAY
-#define T0  INT64_C(1767225600000) /* 2026-01-01 */
+#define DAY  RW_MS_PER_DAY
+#define HOUR INT64_C(3600000)
+#define T0   INT64_C(1767225600000) /* 2026-01-01 */
 
-static struct rw_config *new_config(void)
-{
-    struct rw_config *cfg = rw_xcalloc(1, sizeof(*cfg));
-    cfg->healthy = 70;
-    cfg->watch = 40;
-    cfg->hysteresis = 3;
-    cfg->confirm_ms = 2 * DAY;
-    cfg->min_history_ms = 14 * DAY;
-    return cfg;
-}
-
-/* Adds a signal; TYPES is a comma-separated list. */
-static struct rw_signal_conf *add_signal(struct rw_config *cfg, const char *name, const char *types,
-                                         enum rw_aggregate agg, double hl_days,
-                                         double baseline_days, double low, double high)
-{
-    struct rw_signal_conf *c = &cfg->signals[cfg->nsignals++];
-    snprintf(c->name, sizeof(c->name), "%s", name);
-    const char *p = types;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        memcpy(c->types[c->ntypes], p, n);
-        c->types[c->ntypes++][n] = '\0';
-        p += n + (e ? 1 : 0);
-    }
-    c->aggregate = agg;
-    c->half_life_ms = (int64_t)(hl_days * DAY);
-    c->baseline_ms = (int64_t)(baseline_days * DAY);
-    c->low = low;
-    c->high = high;
-    c->weight = 1;
-    return c;
-}
-
-/* A scorer and one account's state. */
+/* A scorer and one account's state, kept the way the engine keeps it. */
 struct acct {
     struct rw_scorer *sc;
     double agg[2 * RW_MAX_SIGNALS];
-    int64_t ref;
+    int64_t ref, first_seen;
 };
 
 static void acct_init(struct acct *a, const struct rw_config *cfg)
@@ -65,17 +32,28 @@ static void acct_init(struct acct *a, const struct rw_config *cfg)
     assert_non_null(a->sc);
     rw_scorer_reset(a->sc, a->agg);
     a->ref = RW_NO_TIME;
+    a->first_seen = RW_NO_TIME;
 }
 
+/* first_seen is the earliest event of any type, fed to a signal or not (SPEC §6). */
 static bool ev(struct acct *a, const char *type, int64_t ts, double v)
 {
+    if (a->first_seen == RW_NO_TIME || ts < a->first_seen)
+        a->first_seen = ts;
     return rw_scorer_apply(a->sc, a->agg, &a->ref, type, strlen(type), ts, v);
+}
+
+static struct rw_score_input input(const struct acct *a, double seats)
+{
+    struct rw_score_input in = {a->agg, a->ref, a->first_seen, seats};
+    return in;
 }
 
 static void eval(struct acct *a, double seats, int64_t now, struct rw_score_eval *out)
 {
     memset(out, 0xa5, sizeof(*out));
-    rw_scorer_eval(a->sc, a->agg, a->ref, seats, now, out);
+    struct rw_score_input in = input(a, seats);
+    rw_scorer_eval(a->sc, &in, now, out);
 }
 
 static void assert_rel(double got, double want, double rel)
@@ -88,10 +66,13 @@ static void assert_rel(double got, double want, double rel)
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return xs_next(&rng_state);
+}
+
+/* 1 − 2^(−a/h): the share of a decayed window a history of A days covers. */
+static double cover(double a, double h)
+{
+    return 1.0 - exp2(-a / h);
 }
 
 struct event {
@@ -113,10 +94,13 @@ static void test_aggregates_direct(void **state)
     add_signal(cfg, "last_login", "login", RW_AGG_RECENCY, 1, 0, 30, 0);
     enum { N = 2000 };
     struct event *evs = rw_xcalloc(N, sizeof(*evs));
+    int64_t first = INT64_MAX;
     for (int i = 0; i < N; i++) {
         evs[i].type = (int)(rng() % 4);
         evs[i].ts = T0 + (int64_t)(rng() % (uint64_t)(90 * DAY));
         evs[i].v = 0.5 + (double)(rng() % 1000) / 100.0;
+        if (evs[i].ts < first)
+            first = evs[i].ts;
     }
     int64_t now = T0 + 95 * DAY;
     const double hl[3] = {7.0, 30.0, 7.0}, base = 60.0;
@@ -140,9 +124,11 @@ static void test_aggregates_direct(void **state)
             break;
         }
     }
+    double age = (double)(now - first) / DAY; /* first_seen counts every type */
     double want_rate = M_LN2 / 7.0 * rate;
     double want_mean = msum / wsum;
-    double want_trend = (M_LN2 / 7.0 * th) / (M_LN2 / 60.0 * tb);
+    double want_trend =
+        (M_LN2 / 7.0 * th / cover(age, 7.0)) / (M_LN2 / 60.0 * tb / cover(age, 60.0));
     double want_rec = (double)(now - (int64_t)newest) / DAY;
 
     for (int pass = 0; pass < 2; pass++) {
@@ -181,6 +167,7 @@ static void test_aggregates_direct(void **state)
         assert_rel(out.sig[2].x, want_trend, 1e-9);
         assert_rel(out.sig[3].x, want_rec, 1e-9);
         assert_true(out.has_score);
+        assert_int_equal(out.tenths, rw_score_tenths(out.score));
         rw_scorer_free(a.sc);
     }
     free(evs);
@@ -197,8 +184,8 @@ static void test_apply_types(void **state)
     struct acct a;
     acct_init(&a, cfg);
     assert_int_equal(rw_scorer_nslots(a.sc), 2);
-    assert_false(ev(&a, "logi", T0, 1));
-    assert_false(ev(&a, "login2", T0, 1));
+    assert_false(rw_scorer_apply(a.sc, a.agg, &a.ref, "logi", 4, T0, 1));
+    assert_false(rw_scorer_apply(a.sc, a.agg, &a.ref, "login2", 6, T0, 1));
     assert_false(rw_scorer_apply(a.sc, a.agg, &a.ref, "login", 0, T0, 1));
     assert_true(a.ref == RW_NO_TIME);
     assert_true(a.agg[0] == 0.0 && a.agg[1] == 0.0);
@@ -282,6 +269,7 @@ static void test_recency(void **state)
     add_signal(cfg, "higher_better", "login", RW_AGG_RECENCY, 1, 0, 0, 30);
     struct acct a;
     acct_init(&a, cfg);
+    assert_true(a.agg[0] == -INFINITY); /* reset: no event yet */
     struct rw_score_eval out;
     eval(&a, NAN, T0, &out);
     assert_false(out.sig[0].absent);
@@ -313,8 +301,9 @@ static void test_absent(void **state)
     struct rw_score_eval out;
     eval(&a, NAN, T0, &out);
     assert_false(out.has_score);
+    assert_int_equal(out.tenths, 0);
     assert_true(out.sig[0].absent && out.sig[1].absent);
-    assert_false(isnan(out.score));
+    assert_true(out.score == 0.0);
 
     assert_true(ev(&a, "csat", T0, 8));
     eval(&a, NAN, T0, &out);
@@ -322,24 +311,98 @@ static void test_absent(void **state)
     assert_false(out.sig[0].absent);
     assert_true(out.sig[1].absent);
     assert_rel(out.score, 80, 1e-12); /* the absent trend does not count */
+    assert_int_equal(out.tenths, 800);
 
     /* A trend whose long rate is 0 is absent. */
     assert_true(ev(&a, "api_call", T0, 2));
     assert_true(ev(&a, "api_call", T0, -2));
-    eval(&a, NAN, T0, &out);
+    eval(&a, NAN, T0 + DAY, &out);
     assert_true(out.sig[1].absent);
-    /* A lone event: rate(H)/rate(B) = B/H at its time, decaying after. */
+
+    /* A lone event: short over long rate, each corrected for the account's age. */
     struct acct b;
     acct_init(&b, cfg);
     assert_true(ev(&b, "api_call", T0, 1));
-    eval(&b, NAN, T0, &out);
-    assert_rel(out.sig[1].x, 60.0 / 7.0, 1e-12);
+    eval(&b, NAN, T0, &out); /* no history yet: a = 0 */
+    assert_true(out.sig[1].absent);
+    eval(&b, NAN, T0 - DAY, &out);
+    assert_true(out.sig[1].absent);
+    for (int d = 1; d <= 30; d += 29) {
+        eval(&b, NAN, T0 + d * DAY, &out);
+        double want = (60.0 / 7.0) * exp2(-d * (1.0 / 7 - 1.0 / 60)) * cover(d, 60) / cover(d, 7);
+        assert_false(out.sig[1].absent);
+        assert_rel(out.sig[1].x, want, 1e-9);
+    }
     eval(&b, NAN, T0 + 3000 * DAY, &out); /* both sums long underflowed: still finite */
     assert_false(out.sig[1].absent);
     assert_true(out.sig[1].x >= 0 && out.sig[1].x < 1e-9);
     assert_true(out.sig[1].score == 0.0);
     rw_scorer_free(a.sc);
     rw_scorer_free(b.sc);
+    free(cfg);
+}
+
+/* A steady account reads as flat (x ≈ 1) however young it is: the point of the correction. */
+static void test_trend_short_history(void **state)
+{
+    (void)state;
+    struct rw_config *cfg = new_config();
+    add_signal(cfg, "usage", "api_call", RW_AGG_TREND, 7, 60, 0.5, 1);
+    struct acct a;
+    acct_init(&a, cfg);
+    for (int64_t t = T0; t < T0 + 5 * DAY; t += HOUR)
+        assert_true(ev(&a, "api_call", t, 1));
+    struct rw_score_eval out;
+    eval(&a, NAN, T0 + 5 * DAY, &out);
+    assert_false(out.sig[0].absent);
+    print_message("steady 5-day trend x = %.6f\n", out.sig[0].x);
+    assert_true(fabs(out.sig[0].x - 1.0) <= 0.02);
+    /* Uncorrected, the same account would show a rise of about 60/7 ÷ 5-day coverage. */
+    assert_true(fabs(out.sig[0].x * cover(5, 7) / cover(5, 60) - 1.0) > 0.5);
+    /* No history at all at or before first_seen. */
+    eval(&a, NAN, T0, &out);
+    assert_true(out.sig[0].absent);
+    assert_false(out.has_score);
+    eval(&a, NAN, T0 + 1, &out);
+    assert_false(out.sig[0].absent);
+    /* first_seen earlier than the trend's own events (another type): an older account. */
+    struct rw_score_input in = input(&a, NAN);
+    in.first_seen_ms = T0 - 365 * DAY;
+    rw_scorer_eval(a.sc, &in, T0 + 5 * DAY, &out);
+    assert_true(out.sig[0].x > 2.0); /* now a real rise: usage began 5 days ago */
+    rw_scorer_free(a.sc);
+    free(cfg);
+}
+
+/* min_samples: a mean is absent while Σw is below it, and again once it decays below. */
+static void test_mean_min_samples(void **state)
+{
+    (void)state;
+    struct rw_config *cfg = new_config();
+    add_signal(cfg, "csat", "csat", RW_AGG_MEAN, 30, 0, 0, 10)->min_samples = 2;
+    add_signal(cfg, "any", "csat", RW_AGG_MEAN, 30, 0, 0, 10); /* min_samples 0 */
+    struct acct a;
+    acct_init(&a, cfg);
+    struct rw_score_eval out;
+    assert_true(ev(&a, "csat", T0, 9));
+    eval(&a, NAN, T0, &out);
+    assert_true(out.sig[0].absent); /* Σw = 1 < 2 */
+    assert_false(out.sig[1].absent);
+    assert_true(ev(&a, "csat", T0, 7));
+    eval(&a, NAN, T0, &out);
+    assert_false(out.sig[0].absent); /* Σw = 2: not below */
+    assert_rel(out.sig[0].x, 8, 1e-12);
+    assert_true(ev(&a, "csat", T0, 8));
+    /* Σw = 3·2^(−Δ/30d) falls to 2 after 30·log2(1.5) days. */
+    int64_t cross = T0 + (int64_t)(30.0 * log2(1.5) * (double)DAY);
+    eval(&a, NAN, cross - HOUR, &out);
+    assert_false(out.sig[0].absent);
+    eval(&a, NAN, cross + HOUR, &out);
+    assert_true(out.sig[0].absent);
+    assert_false(out.sig[1].absent); /* the plain mean never goes away */
+    eval(&a, NAN, T0 + 400 * DAY, &out);
+    assert_true(out.sig[0].absent);
+    rw_scorer_free(a.sc);
     free(cfg);
 }
 
@@ -387,7 +450,7 @@ static void test_no_nan_escapes(void **state)
     (void)state;
     struct rw_config *cfg = new_config();
     add_signal(cfg, "r", "a", RW_AGG_RATE, 7, 0, 0, 1)->normalize_seats = true;
-    add_signal(cfg, "m", "a", RW_AGG_MEAN, 7, 0, 1, 0);
+    add_signal(cfg, "m", "a", RW_AGG_MEAN, 7, 0, 1, 0)->min_samples = 0.5;
     add_signal(cfg, "t", "a", RW_AGG_TREND, 7, 60, 0.5, 1);
     add_signal(cfg, "c", "a", RW_AGG_RECENCY, 7, 0, 30, 0)->critical = true;
     static const double odd[] = {0.0,    -0.0,   1.0,      -1.0,      1e308,
@@ -399,11 +462,13 @@ static void test_no_nan_escapes(void **state)
         for (size_t i = 0; i < rw_scorer_nslots(a.sc); i++)
             a.agg[i] = odd[rng() % NODD];
         a.ref = (rng() % 4 == 0) ? RW_NO_TIME : T0 + (int64_t)(rng() % (uint64_t)(1000 * DAY));
+        a.first_seen = (rng() % 4 == 0) ? RW_NO_TIME : T0 - (int64_t)(rng() % (uint64_t)(9 * DAY));
         int64_t now = T0 + (int64_t)(rng() % (uint64_t)(2000 * DAY));
         struct rw_score_eval out;
         eval(&a, odd[rng() % NODD], now, &out);
         assert_false(isnan(out.score));
         assert_true(out.score >= 0 && out.score <= 100);
+        assert_true(out.tenths >= 0 && out.tenths <= 1000);
         for (int i = 0; i < out.nsignals; i++) {
             assert_false(isnan(out.sig[i].score));
             assert_false(isnan(out.sig[i].x));
@@ -425,20 +490,29 @@ static void test_fingerprint(void **state)
     struct rw_scorer *s1 = rw_scorer_new(cfg);
     struct rw_scorer *s2 = rw_scorer_new(cfg);
     assert_int_equal(rw_scorer_nslots(s1), 3);
+    assert_int_equal(rw_scorer_slot_offset(s1, 1), 1);
+    assert_int_equal(rw_scorer_slot_count(s1, 1), 2);
     assert_int_equal(rw_scorer_fingerprint(s1), rw_scorer_fingerprint(s2));
     cfg->signals[0].low = 5; /* scoring only: same layout */
     cfg->signals[0].weight = 9;
     struct rw_scorer *s3 = rw_scorer_new(cfg);
     assert_int_equal(rw_scorer_fingerprint(s1), rw_scorer_fingerprint(s3));
+    assert_int_equal(rw_scorer_signal_fingerprint(s1, 0), rw_scorer_signal_fingerprint(s3, 0));
     cfg->signals[1].baseline_ms = 61 * DAY;
     struct rw_scorer *s4 = rw_scorer_new(cfg);
     assert_int_not_equal(rw_scorer_fingerprint(s1), rw_scorer_fingerprint(s4));
+    /* Only the changed signal's own fingerprint moves. */
+    assert_int_equal(rw_scorer_signal_fingerprint(s1, 0), rw_scorer_signal_fingerprint(s4, 0));
+    assert_int_not_equal(rw_scorer_signal_fingerprint(s1, 1), rw_scorer_signal_fingerprint(s4, 1));
     snprintf(cfg->signals[0].types[0], RW_TYPE_MAX + 1, "logins");
     struct rw_scorer *s5 = rw_scorer_new(cfg);
     assert_int_not_equal(rw_scorer_fingerprint(s4), rw_scorer_fingerprint(s5));
     assert_string_equal(rw_scorer_signal(s5, 1)->name, "t");
     assert_null(rw_scorer_signal(s5, 2));
     assert_int_equal(rw_scorer_nsignals(s5), 2);
+    /* Outside the loader's limits: no scorer. */
+    cfg->signals[1].baseline_ms = 0;
+    assert_null(rw_scorer_new(cfg));
     rw_scorer_free(s1);
     rw_scorer_free(s2);
     rw_scorer_free(s3);
@@ -447,119 +521,183 @@ static void test_fingerprint(void **state)
     free(cfg);
 }
 
-static void test_band_of_score(void **state)
+/* The one rounding everything shows and bands compare (SPEC §2). */
+static void test_tenths(void **state)
+{
+    (void)state;
+    assert_int_equal(rw_score_tenths(31.45), 315); /* half away from zero */
+    assert_int_equal(rw_score_tenths(39.95), 400);
+    assert_int_equal(rw_score_tenths(39.94), 399);
+    assert_int_equal(rw_score_tenths(0.05), 1);
+    assert_int_equal(rw_score_tenths(0.049), 0);
+    assert_int_equal(rw_score_tenths(0), 0);
+    assert_int_equal(rw_score_tenths(-0.0), 0);
+    assert_int_equal(rw_score_tenths(100), 1000);
+    assert_int_equal(rw_score_tenths(99.96), 1000);
+    assert_int_equal(rw_score_tenths(NAN), 0);
+    assert_int_equal(rw_score_bound_tenths(40), 400);
+    assert_int_equal(rw_score_bound_tenths(40.05), 401); /* the smallest tenths at or above */
+    assert_int_equal(rw_score_bound_tenths(70.25), 703);
+    assert_int_equal(rw_score_bound_tenths(40.5), 405);
+    assert_int_equal(rw_score_bound_tenths(0.1 + 0.2), 3); /* binary noise is no bound */
+    assert_int_equal(rw_score_bound_tenths(0), 0);
+    assert_int_equal(rw_score_bound_tenths(100), 1000);
+}
+
+/* The same events in the same order give the same doubles, bit for bit. */
+static void test_deterministic(void **state)
 {
     (void)state;
     struct rw_config *cfg = new_config();
-    assert_int_equal(rw_band_of_score(cfg, 100), RW_BAND_HEALTHY);
-    assert_int_equal(rw_band_of_score(cfg, 70), RW_BAND_HEALTHY);
-    assert_int_equal(rw_band_of_score(cfg, 69.99), RW_BAND_WATCH);
-    assert_int_equal(rw_band_of_score(cfg, 40), RW_BAND_WATCH);
-    assert_int_equal(rw_band_of_score(cfg, 39.99), RW_BAND_AT_RISK);
-    assert_int_equal(rw_band_of_score(cfg, 0), RW_BAND_AT_RISK);
+    add_signal(cfg, "r", "a,b", RW_AGG_RATE, 7, 0, 0, 1);
+    add_signal(cfg, "m", "b", RW_AGG_MEAN, 3, 0, 0, 1);
+    add_signal(cfg, "t", "a", RW_AGG_TREND, 7, 60, 0, 1);
+    add_signal(cfg, "c", "c", RW_AGG_RECENCY, 1, 0, 30, 0);
+    struct acct x, y;
+    acct_init(&x, cfg);
+    acct_init(&y, cfg);
+    memset(y.agg, 0x5a, sizeof(y.agg)); /* whatever was there before the reset */
+    rw_scorer_reset(y.sc, y.agg);
+    uint64_t s = 7;
+    for (int i = 0; i < 5000; i++) {
+        const char *type = (const char *[]){"a", "b", "c", "z"}[xs_next(&s) % 4];
+        int64_t ts = T0 + (int64_t)(xs_next(&s) % (uint64_t)(200 * DAY));
+        double v = (double)(xs_next(&s) % 100000) / 97.0;
+        assert_int_equal(ev(&x, type, ts, v), ev(&y, type, ts, v));
+    }
+    size_t n = rw_scorer_nslots(x.sc) * sizeof(double);
+    assert_memory_equal(x.agg, y.agg, n);
+    assert_true(x.ref == y.ref);
+    struct rw_score_eval ex, ey;
+    eval(&x, 3, T0 + 300 * DAY, &ex);
+    eval(&y, 3, T0 + 300 * DAY, &ey);
+    assert_memory_equal(&ex.score, &ey.score, sizeof(double));
+    for (int i = 0; i < ex.nsignals; i++)
+        assert_memory_equal(&ex.sig[i].x, &ey.sig[i].x, sizeof(double));
+    rw_scorer_free(x.sc);
+    rw_scorer_free(y.sc);
     free(cfg);
 }
 
-static enum rw_band step(const struct rw_config *cfg, enum rw_band b, int64_t *since, double s,
-                         int64_t now)
+/* ---- bounds: what lets a sweep skip an account ---- */
+
+/* Config K of a few shapes: every aggregate, seats, critical, low > high, min_samples. */
+static struct rw_config *bounds_config(int k)
 {
-    return rw_band_step(cfg, b, since, false, true, s, now);
+    struct rw_config *cfg = new_config();
+    switch (k) {
+    case 0:
+        add_signal(cfg, "logins", "login", RW_AGG_RATE, 7, 0, 0.05, 0.4)->normalize_seats = true;
+        add_signal(cfg, "trend", "api", RW_AGG_TREND, 7, 60, 0.5, 1)->weight = 2;
+        add_signal(cfg, "tickets", "ticket", RW_AGG_RATE, 14, 0, 1, 0)->critical = true;
+        add_signal(cfg, "csat", "csat", RW_AGG_MEAN, 30, 0, 2, 4.5)->critical = true;
+        break;
+    case 1:
+        add_signal(cfg, "seen", "login,api", RW_AGG_RECENCY, 1, 0, 10, 0);
+        add_signal(cfg, "csat", "csat", RW_AGG_MEAN, 10, 0, 1, 5)->min_samples = 1.5;
+        add_signal(cfg, "trend", "login", RW_AGG_TREND, 2, 20, 1.5, 0.5)->critical = true;
+        break;
+    default:
+        add_signal(cfg, "t1", "api", RW_AGG_TREND, 3, 30, 0.2, 2)->weight = 5;
+        add_signal(cfg, "m", "csat", RW_AGG_MEAN, 5, 0, 5, 1)->min_samples = 0.8;
+        add_signal(cfg, "r", "ticket,api", RW_AGG_RATE, 1, 0, 3, 0)->weight = 0.5;
+        break;
+    }
+    return cfg;
 }
 
-static void test_confirm(void **state)
-{
-    (void)state;
-    struct rw_config *cfg = new_config(); /* confirm 2d */
-    int64_t since = RW_NO_TIME;
-    enum rw_band b = RW_BAND_HEALTHY;
-    /* A dip shorter than confirm changes nothing. */
-    b = step(cfg, b, &since, 50, T0);
-    assert_int_equal(b, RW_BAND_HEALTHY);
-    assert_true(since == T0);
-    b = step(cfg, b, &since, 20, T0 + DAY);
-    assert_int_equal(b, RW_BAND_HEALTHY);
-    assert_true(since == T0);
-    b = step(cfg, b, &since, 70, T0 + 2 * DAY - 1); /* recovers just in time */
-    assert_int_equal(b, RW_BAND_HEALTHY);
-    assert_true(since == RW_NO_TIME);
-    /* The wait restarts; a longer dip moves two bands at once. */
-    b = step(cfg, b, &since, 50, T0 + 3 * DAY);
-    assert_int_equal(b, RW_BAND_HEALTHY);
-    b = step(cfg, b, &since, 30, T0 + 5 * DAY - 1);
-    assert_int_equal(b, RW_BAND_HEALTHY);
-    b = step(cfg, b, &since, 30, T0 + 5 * DAY);
-    assert_int_equal(b, RW_BAND_AT_RISK);
-    assert_true(since == RW_NO_TIME);
-    /* At risk has no lower bound. */
-    b = step(cfg, b, &since, 0, T0 + 9 * DAY);
-    assert_int_equal(b, RW_BAND_AT_RISK);
-    assert_true(since == RW_NO_TIME);
-    /* A longer dip that ends in watch takes watch. */
-    b = RW_BAND_HEALTHY;
-    b = step(cfg, b, &since, 10, T0 + 10 * DAY);
-    b = step(cfg, b, &since, 55, T0 + 12 * DAY);
-    assert_int_equal(b, RW_BAND_WATCH);
-    /* Watch waits below 40 too. */
-    b = step(cfg, b, &since, 39, T0 + 13 * DAY);
-    assert_int_equal(b, RW_BAND_WATCH);
-    b = step(cfg, b, &since, 39, T0 + 15 * DAY);
-    assert_int_equal(b, RW_BAND_AT_RISK);
-    /* confirm = 0: at once. */
-    cfg->confirm_ms = 0;
-    b = step(cfg, RW_BAND_HEALTHY, &since, 10, T0);
-    assert_int_equal(b, RW_BAND_AT_RISK);
-    assert_true(since == RW_NO_TIME);
-    free(cfg);
-}
-
-static void test_hysteresis(void **state)
+static void test_bounds_sound(void **state)
 {
     (void)state;
-    struct rw_config *cfg = new_config(); /* healthy 70, watch 40, h 3 */
-    int64_t since = RW_NO_TIME;
-    assert_int_equal(step(cfg, RW_BAND_WATCH, &since, 70, T0), RW_BAND_WATCH);
-    assert_int_equal(step(cfg, RW_BAND_WATCH, &since, 72.99, T0), RW_BAND_WATCH);
-    assert_int_equal(step(cfg, RW_BAND_WATCH, &since, 73, T0), RW_BAND_HEALTHY);
-    assert_int_equal(step(cfg, RW_BAND_AT_RISK, &since, 40, T0), RW_BAND_AT_RISK);
-    assert_int_equal(step(cfg, RW_BAND_AT_RISK, &since, 42.9, T0), RW_BAND_AT_RISK);
-    assert_int_equal(step(cfg, RW_BAND_AT_RISK, &since, 43, T0), RW_BAND_WATCH);
-    assert_int_equal(step(cfg, RW_BAND_AT_RISK, &since, 72, T0), RW_BAND_WATCH);
-    assert_int_equal(step(cfg, RW_BAND_AT_RISK, &since, 73, T0), RW_BAND_HEALTHY);
-    /* Within the band's range: the wait is cleared. */
-    since = T0 - DAY;
-    assert_int_equal(step(cfg, RW_BAND_WATCH, &since, 50, T0), RW_BAND_WATCH);
-    assert_true(since == RW_NO_TIME);
-    free(cfg);
+    static const char *const types[] = {"login", "api", "ticket", "csat"};
+    uint64_t s = 0x5eed;
+    long checked = 0;
+    for (int k = 0; k < 3; k++) {
+        struct rw_config *cfg = bounds_config(k);
+        for (int acct = 0; acct < 300; acct++) {
+            struct acct a;
+            acct_init(&a, cfg);
+            int nev = (int)(xs_next(&s) % 40);
+            int64_t span = (int64_t)(1 + xs_next(&s) % 90) * DAY;
+            for (int i = 0; i < nev; i++) {
+                const char *t = types[xs_next(&s) % 4];
+                int64_t ts = T0 + (int64_t)(xs_next(&s) % (uint64_t)span);
+                double v = t[0] == 'c' ? (double)(xs_next(&s) % 60) / 10.0
+                                       : 1.0 + (double)(xs_next(&s) % 5);
+                (void)ev(&a, t, ts, v);
+            }
+            double seats = (double)(xs_next(&s) % 4) * 10.0; /* 0 (= 1) .. 30 */
+            struct rw_score_input in = input(&a, seats);
+            int64_t base = a.ref == RW_NO_TIME ? T0 : a.ref;
+            for (int iv = 0; iv < 5; iv++) {
+                int64_t t0 = base + (int64_t)(xs_next(&s) % (uint64_t)(20 * DAY));
+                if (xs_next(&s) % 4 == 0)
+                    t0 = base; /* right at ref (and first_seen for a lone event) */
+                int64_t t1 = t0 + (int64_t)(xs_next(&s) % (uint64_t)(30 * DAY));
+                int lo = -1, hi = -1;
+                int64_t stable = 0;
+                if (!rw_scorer_bounds(a.sc, &in, t0, t1, &lo, &hi, &stable))
+                    continue;
+                assert_true(lo <= hi);
+                assert_true(stable > t0);
+                for (int j = 0; j <= 50; j++) {
+                    int64_t t = t0 + (int64_t)((double)(t1 - t0) * j / 50.0);
+                    if (j > 0 && j < 50)
+                        t = t0 + (int64_t)(xs_next(&s) % (uint64_t)(t1 - t0 + 1));
+                    if (t >= stable)
+                        continue;
+                    struct rw_score_eval out;
+                    rw_scorer_eval(a.sc, &in, t, &out);
+                    if (!out.has_score || out.tenths < lo || out.tenths > hi)
+                        fail_msg("config %d account %d: at t0+%lld ms tenths %d (score %d) "
+                                 "outside [%d, %d] over [t0, t0+%lld]",
+                                 k, acct, (long long)(t - t0), out.tenths, out.has_score, lo, hi,
+                                 (long long)(t1 - t0));
+                    checked++;
+                }
+            }
+            rw_scorer_free(a.sc);
+        }
+        free(cfg);
+    }
+    print_message("bounds checked at %ld sample times\n", checked);
+    assert_true(checked > 50000);
 }
 
-static void test_unknown(void **state)
+/* The bounds are not vacuous: a flat account is pinned, and the limits move with time. */
+static void test_bounds_examples(void **state)
 {
     (void)state;
     struct rw_config *cfg = new_config();
-    int64_t since = T0;
-    /* Onboarding or no score: unknown, whatever the score. */
-    assert_int_equal(rw_band_step(cfg, RW_BAND_HEALTHY, &since, true, true, 90, T0),
-                     RW_BAND_UNKNOWN);
-    assert_true(since == RW_NO_TIME);
-    since = T0;
-    assert_int_equal(rw_band_step(cfg, RW_BAND_WATCH, &since, false, false, 0, T0),
-                     RW_BAND_UNKNOWN);
-    assert_true(since == RW_NO_TIME);
-    /* min_history: onboarding until the first event is that old. */
-    assert_true(rw_score_onboarding(cfg, RW_NO_TIME, T0));
-    assert_true(rw_score_onboarding(cfg, T0, T0));
-    assert_true(rw_score_onboarding(cfg, T0, T0 + 14 * DAY - 1));
-    assert_false(rw_score_onboarding(cfg, T0, T0 + 14 * DAY));
-    assert_true(rw_score_onboarding(cfg, T0, T0 - DAY));
-    assert_false(rw_score_onboarding(cfg, INT64_MIN + 1, INT64_MAX)); /* no overflow */
-    /* A wait restored from a corrupt record: no overflow either. */
-    since = INT64_MIN + 1;
-    assert_int_equal(step(cfg, RW_BAND_HEALTHY, &since, 10, INT64_MAX), RW_BAND_AT_RISK);
-    /* Leaving unknown takes the score's band at once: no confirm, no hysteresis. */
-    assert_int_equal(step(cfg, RW_BAND_UNKNOWN, &since, 10, T0), RW_BAND_AT_RISK);
-    assert_int_equal(step(cfg, RW_BAND_UNKNOWN, &since, 40, T0), RW_BAND_WATCH);
-    assert_int_equal(step(cfg, RW_BAND_UNKNOWN, &since, 70, T0), RW_BAND_HEALTHY);
-    assert_true(since == RW_NO_TIME);
+    add_signal(cfg, "csat", "csat", RW_AGG_MEAN, 30, 0, 0, 10)->min_samples = 2;
+    add_signal(cfg, "logins", "login", RW_AGG_RATE, 1, 0, 0, 10 * M_LN2);
+    struct acct a;
+    acct_init(&a, cfg);
+    assert_true(ev(&a, "csat", T0, 8));
+    struct rw_score_input in = input(&a, NAN);
+    int lo, hi;
+    int64_t stable;
+    /* csat absent (Σw 1 < 2); logins 0: score 0 throughout, stable forever. */
+    assert_true(rw_scorer_bounds(a.sc, &in, T0, T0 + 10 * DAY, &lo, &hi, &stable));
+    assert_int_equal(lo, 0);
+    assert_int_equal(hi, 0);
+    assert_true(stable == INT64_MAX);
+    assert_true(ev(&a, "csat", T0, 8));
+    assert_true(ev(&a, "csat", T0, 8));
+    for (int i = 0; i < 10; i++)
+        assert_true(ev(&a, "login", T0, 1));
+    in = input(&a, NAN);
+    /* Now csat 80 while Σw = 3·2^(−Δ/30d) >= 2, logins 100 halving each day. */
+    int64_t absent_at = T0 + (int64_t)(30.0 * log2(1.5) * (double)DAY);
+    assert_true(rw_scorer_bounds(a.sc, &in, T0, T0 + DAY, &lo, &hi, &stable));
+    assert_int_equal(hi, 900);
+    assert_int_equal(lo, 650);
+    assert_true(stable <= absent_at && stable > absent_at - 1000);
+    /* Later: 80 and 100·2^-5 .. 100·2^-6, (80 + 3.125) / 2 .. (80 + 1.5625) / 2. */
+    assert_true(rw_scorer_bounds(a.sc, &in, T0 + 5 * DAY, T0 + 6 * DAY, &lo, &hi, &stable));
+    assert_int_equal(hi, 416);
+    assert_int_equal(lo, 408);
+    rw_scorer_free(a.sc);
     free(cfg);
 }
 
@@ -572,13 +710,15 @@ int main(void)
         cmocka_unit_test(test_clamp_directions),
         cmocka_unit_test(test_recency),
         cmocka_unit_test(test_absent),
+        cmocka_unit_test(test_trend_short_history),
+        cmocka_unit_test(test_mean_min_samples),
         cmocka_unit_test(test_weights_and_critical),
         cmocka_unit_test(test_no_nan_escapes),
         cmocka_unit_test(test_fingerprint),
-        cmocka_unit_test(test_band_of_score),
-        cmocka_unit_test(test_confirm),
-        cmocka_unit_test(test_hysteresis),
-        cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_tenths),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_bounds_sound),
+        cmocka_unit_test(test_bounds_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

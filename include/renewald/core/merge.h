@@ -3,7 +3,13 @@
  * each stream's entries in id order, streams merged by event time (ties: the
  * order of `streams` in the config), and nothing taken while a stream that may
  * still hold an earlier entry has none read.  Whatever the reads returned and
- * however they were split, the entries come out in the same order.
+ * however they were split, the entries come out in the same order, provided
+ * producers append in time order (atomically across streams).
+ *
+ * Reads are numbered.  A stream read to its end by read N says nothing of what
+ * was appended after read N: an entry that came with a later read may go first
+ * only once that stream has been found at its end again by a read at least as
+ * recent.
  *
  * The merge owns a copy of every entry pushed until it is popped (one queue
  * per stream: the id, the raw event bytes and the merge key).
@@ -24,8 +30,8 @@ struct rw_merge_item {
     size_t id_len;
     const char *raw; /* the `event` field, NULL when the entry has none */
     size_t raw_len;
-    int64_t key_ms; /* event time, or RW_MERGE_FIRST */
-    void *note;     /* the driver's, kept with the item (NULL when pushed) */
+    int64_t key_ms;    /* event time, or RW_MERGE_FIRST */
+    uint64_t read_seq; /* the number of the read that brought it */
 };
 
 struct rw_merge;
@@ -35,13 +41,16 @@ void rw_merge_free(struct rw_merge *m);
 /* Forgets every entry; every stream counts as not drained. */
 void rw_merge_clear(struct rw_merge *m);
 
-/* Appends an entry to STREAM's queue (copied). */
+/* Appends an entry brought by read READ_SEQ to STREAM's queue (copied). */
 void rw_merge_push(struct rw_merge *m, int stream, struct rw_entry_id id, bool bad_id,
                    const char *id_str, size_t id_len, const char *raw, size_t raw_len,
-                   int64_t key_ms);
-/* A read of STREAM came back short (DRAINED): later entries of it are newer than
- * everything read so far, so an empty queue need not hold the others back. */
-void rw_merge_set_drained(struct rw_merge *m, int stream, bool drained);
+                   int64_t key_ms, uint64_t read_seq);
+/* Read READ_SEQ of STREAM came back short (DRAINED): what is appended to it
+ * later is newer than everything appended before that read, so its empty queue
+ * need not hold back entries brought by reads up to READ_SEQ.
+ * RW_MERGE_FINAL: the stream will never grow (a snapshot). */
+#define RW_MERGE_FINAL UINT64_MAX
+void rw_merge_set_drained(struct rw_merge *m, int stream, bool drained, uint64_t read_seq);
 bool rw_merge_drained(const struct rw_merge *m, int stream);
 /* Entries of STREAM waiting to be taken. */
 size_t rw_merge_queued(const struct rw_merge *m, int stream);
