@@ -424,11 +424,10 @@ static void on_committed(struct rw_link *link, redisReply *reply, void *arg)
         jtl[i] = f->jobs.len[2 * i + 1];
     }
     struct rw_job_list jobs = {jid, jtext, jil, jtl, n};
-    uint64_t seq = f->seq;
-    struct rw_counts counts = f->counts;
+    /* The jobs point into the flight's arena: free it only after the hook. */
+    c->hooks.landed(c->arg, f->seq, &f->counts, &jobs);
     sl_free(&f->jobs);
     free(f);
-    c->hooks.landed(c->arg, seq, &counts, &jobs);
     free(jid);
     free(jtext);
     free(jil);

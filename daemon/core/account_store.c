@@ -220,7 +220,9 @@ bool rw_store_set_ordinal(struct rw_store *st, struct rw_account *a, uint32_t or
 {
     if (ord == a->ordinal)
         return true;
-    if (ord == UINT32_MAX || (ord < st->ord_end && st->by_ord[ord]))
+    /* A record's ordinal sizes an index: one from a corrupt record must not
+     * ask for gigabytes.  Far beyond what one instance carries. */
+    if (ord >= RW_ORDINAL_MAX || (ord < st->ord_end && st->by_ord[ord]))
         return false;
     ord_reserve(st, ord + 1);
     st->by_ord[a->ordinal] = NULL;
@@ -287,8 +289,8 @@ struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, s
         grow(st);
         i = probe(st, id, len, h);
     }
-    if (st->ord_end == UINT32_MAX)
-        return NULL; /* four billion accounts: the ordinals are spent */
+    if (st->ord_end >= RW_ORDINAL_MAX)
+        return NULL; /* the ordinals are spent */
     size_t off = slots_offset(len);
     struct rw_account *a = rw_xcalloc(1, off + st->nslots * sizeof(double));
     a->first_seen_ms = RW_NO_TIME;
@@ -404,8 +406,8 @@ void rw_account_set_snooze(struct rw_account *a, int64_t until_ms, const char *r
         return;
     a->ext = rw_xcalloc(1, sizeof(*a->ext));
     a->ext->snoozed_until_ms = until_ms;
-    a->ext->snooze_reason = reason ? rw_xstrndup(reason, RW_SNOOZE_TEXT_MAX) : NULL;
-    a->ext->snoozed_by = by ? rw_xstrndup(by, RW_SNOOZE_TEXT_MAX) : NULL;
+    a->ext->snooze_reason = reason ? rw_xstrndup(reason, strnlen(reason, RW_SNOOZE_TEXT_MAX)) : NULL;
+    a->ext->snoozed_by = by ? rw_xstrndup(by, strnlen(by, RW_SNOOZE_TEXT_MAX)) : NULL;
 }
 
 int64_t rw_account_snoozed_until(const struct rw_account *a)

@@ -133,12 +133,17 @@ bool rw_band_stable_range(const struct rw_band_conf *bc, const struct rw_band_st
 
 int64_t rw_band_next_time(const struct rw_band_conf *bc, const struct rw_band_state *st)
 {
-    int64_t t = INT64_MAX;
-    if (st->below_healthy_ms != RW_NO_TIME && st->below_healthy_ms < INT64_MAX - bc->confirm_ms)
-        t = st->below_healthy_ms + bc->confirm_ms;
-    if (st->below_watch_ms != RW_NO_TIME &&
-        st->below_watch_ms < INT64_MAX - bc->confirm_at_risk_ms &&
-        st->below_watch_ms + bc->confirm_at_risk_ms < t)
-        t = st->below_watch_ms + bc->confirm_at_risk_ms;
-    return t;
+    /* Only the wait that can move the band counts: leaving healthy (which may go
+     * straight to at_risk, decided then), or entering at_risk from watch. */
+    int64_t since = RW_NO_TIME, wait = 0;
+    if (st->band == RW_BAND_HEALTHY) {
+        since = st->below_healthy_ms;
+        wait = bc->confirm_ms;
+    } else if (st->band == RW_BAND_WATCH) {
+        since = st->below_watch_ms;
+        wait = bc->confirm_at_risk_ms;
+    }
+    if (since == RW_NO_TIME || since >= INT64_MAX - wait)
+        return INT64_MAX;
+    return since + wait;
 }

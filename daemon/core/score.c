@@ -424,9 +424,12 @@ static void x_range(const struct sig_rt *rt, const struct rw_signal_conf *c, con
     case RW_AGG_RATE:
     case RW_AGG_MEAN:
     case RW_AGG_RECENCY:
-        /* Monotone in time (or constant): the ends bound it. */
-        signal_x(rt, c, s, in, t0, &a);
-        signal_x(rt, c, s, in, t1, &b);
+        /* Monotone in time (or constant): the ends bound it.  (Present at T0;
+         * a mean may be absent at T1, past the caller's stable_until.) */
+        a = 0.0;
+        (void)signal_x(rt, c, s, in, t0, &a);
+        b = a;
+        (void)signal_x(rt, c, s, in, t1, &b);
         break;
     case RW_AGG_TREND: {
         /* x = K·D(t)·C(t): D falls, C rises, both positive: bound by the four products. */

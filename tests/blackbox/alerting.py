@@ -290,11 +290,26 @@ def log_sink_alerts(text):
 _SEV = {"unknown": 0, "healthy": 0, "watch": 1, "at_risk": 2}
 
 
+def _tenths(S):
+    """A score rounded half away from zero to one decimal, in tenths (SPEC §2)."""
+    return int(S * 10 + 0.5) if S >= 0 else -int(-S * 10 + 0.5)
+
+
 def simulate_band_alerts(signals, events, eval_times, healthy=70.0, watch=40.0, hysteresis=3.0,
-                         confirm_ms=2 * DAY_MS, min_history_ms=0):
+                         confirm_ms=2 * DAY_MS, min_history_ms=0, confirm_at_risk_ms=None):
     """Evaluates every account at every time of EVAL_TIMES (sorted) over the events
     seen so far (EVENTS: {account: [(ts, value, type)]}) and returns the
-    band_change alerts [(account, t, band, previous_band)] of on_band_change = worse."""
+    band_change alerts [(account, t, band, previous_band)] of on_band_change = worse.
+
+    SPEC v2 §2: bands on the score rounded to tenths; to leave healthy the score
+    stays below healthy for confirm, to enter at_risk below watch for
+    confirm_at_risk (both met at once: at_risk directly); up at bound +
+    hysteresis; after onboarding unknown counts as healthy for the waits; a
+    first alert says previous_band "unknown"."""
+    if confirm_at_risk_ms is None:
+        confirm_at_risk_ms = confirm_ms
+    h10, w10 = _tenths(healthy), _tenths(watch)
+    hu10, wu10 = _tenths(healthy + hysteresis), _tenths(watch + hysteresis)
     state = {}
     alerts = []
     for t in eval_times:
@@ -302,33 +317,33 @@ def simulate_band_alerts(signals, events, eval_times, healthy=70.0, watch=40.0, 
             seen = [e for e in evs if e[0] <= t]
             if not seen:
                 continue
-            st = state.setdefault(acct, {"band": "unknown", "below": None,
+            st = state.setdefault(acct, {"band": "unknown", "bh": None, "bw": None,
                                          "notified": "unknown"})
             first = min(e[0] for e in seen)
             S = model.account_score(signals, seen, t)
             if S is None or t - first < min_history_ms:
-                st["band"], st["below"] = "unknown", None
+                st.update(band="unknown", bh=None, bw=None)
                 continue
-            band = st["band"]
-            if band == "unknown":
-                band = model.band_of_score(S, healthy, watch)
-                st["below"] = None
-            else:
-                lower = {"healthy": healthy, "watch": watch, "at_risk": float("-inf")}[band]
-                if S < lower:
-                    if st["below"] is None:
-                        st["below"] = t
-                    if t - st["below"] >= confirm_ms:
-                        st["below"] = None
-                        band = model.band_of_score(S, healthy, watch)
-                else:
-                    st["below"] = None
-                    if band != "healthy" and S >= healthy + hysteresis:
-                        band = "healthy"
-                    elif band == "at_risk" and S >= watch + hysteresis:
-                        band = "watch"
+            s10 = _tenths(S)
+            band = "healthy" if st["band"] == "unknown" else st["band"]
+            st["bh"] = (st["bh"] if st["bh"] is not None else t) \
+                if band == "healthy" and s10 < h10 else None
+            st["bw"] = (st["bw"] if st["bw"] is not None else t) \
+                if band != "at_risk" and s10 < w10 else None
+            leave = st["bh"] is not None and t - st["bh"] >= confirm_ms
+            enter = st["bw"] is not None and t - st["bw"] >= confirm_at_risk_ms
+            if band == "healthy" and leave:
+                band, st["bh"] = ("at_risk" if enter else "watch"), None
+            elif band == "watch" and enter:
+                band = "at_risk"
+            if band == "at_risk":
+                st["bw"] = None
+            if band != "healthy" and s10 >= hu10:
+                band, st["bh"], st["bw"] = "healthy", None, None
+            elif band == "at_risk" and s10 >= wu10:
+                band, st["bw"] = "watch", None
             st["band"] = band
-            if band != st["notified"]:
+            if _SEV[band] != _SEV[st["notified"]]:
                 if _SEV[band] > _SEV[st["notified"]]:
                     alerts.append((acct, t, band, st["notified"]))
                 st["notified"] = band

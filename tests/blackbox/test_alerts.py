@@ -49,10 +49,13 @@ def band_scenario():
     return sort_events(evs)
 
 
+# SPEC v2: a first alert after onboarding says previous_band "unknown"; a score
+# that slides through watch waits there (confirm_at_risk) before at_risk; a
+# crash below watch meets both waits at once and goes to at_risk directly.
 EXPECTED_BAND_ALERTS = {
-    "declining": [("watch", "healthy"), ("at_risk", "watch")],
-    "silent": [("at_risk", "healthy")],
-    "longdip": [("at_risk", "healthy")],
+    "declining": [("watch", "unknown"), ("at_risk", "watch")],
+    "silent": [("watch", "unknown"), ("at_risk", "watch")],
+    "longdip": [("at_risk", "unknown")],
     "steady": [],
     "dip": [],
 }

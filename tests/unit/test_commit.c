@@ -91,6 +91,7 @@ static int nlanded, nfailed;
 static uint64_t landed_seq[8];
 static uint64_t landed_events;
 static size_t landed_njobs;
+static char landed_jobs[2][2][1024]; /* the first two jobs: id, text */
 static char failed_error[256];
 static bool failed_null;
 
@@ -101,8 +102,15 @@ static void on_landed(void *arg, uint64_t seq, const struct rw_counts *counts,
     landed_seq[nlanded++] = seq;
     landed_events = counts->events;
     landed_njobs = jobs->n;
-    /* The job ids and texts are not read here: commit.c frees them before this hook
-     * runs (see the report that came with this test). */
+    /* Copied now: they are the commit's, valid during the call only (ASan checks that
+     * they still are: commit.c once freed them before calling this hook). */
+    for (size_t i = 0; i < jobs->n && i < 2; i++) {
+        assert_true(jobs->id_lens[i] < 1024 && jobs->text_lens[i] < 1024);
+        memcpy(landed_jobs[i][0], jobs->ids[i], jobs->id_lens[i]);
+        landed_jobs[i][0][jobs->id_lens[i]] = '\0';
+        memcpy(landed_jobs[i][1], jobs->texts[i], jobs->text_lens[i]);
+        landed_jobs[i][1][jobs->text_lens[i]] = '\0';
+    }
 }
 
 static void on_failed(void *arg, const char *error)
@@ -322,12 +330,16 @@ static void test_layout(void **state)
     /* jobs: one per sink, in the config's sink order */
     assert_int_equal(next_int(&k), 2);
     static const char *const sinks[] = {"w", "l"};
+    char job_l[1024] = "";
     for (int i = 0; i < 2; i++) {
         char want[64];
         snprintf(want, sizeof(want), "%s:%s", al.id, sinks[i]);
         expect_arg(&k, want);
         json_error_t e;
-        json_t *job = json_loads(next(&k), 0, &e);
+        const char *text = next(&k);
+        if (i == 1)
+            snprintf(job_l, sizeof(job_l), "%s", text);
+        json_t *job = json_loads(text, 0, &e);
         assert_non_null(job);
         assert_string_equal(json_string_value(json_object_get(job, "sink")), sinks[i]);
         assert_int_equal(json_integer_value(json_object_get(job, "attempts")), 0);
@@ -387,6 +399,9 @@ static void test_layout(void **state)
     assert_int_equal(landed_seq[0], 1);
     assert_int_equal(landed_events, 5);
     assert_int_equal(landed_njobs, 2);
+    assert_string_equal(landed_jobs[0][0], "0123456789abcdef0123456789abcdef:w");
+    assert_string_equal(landed_jobs[1][0], "0123456789abcdef0123456789abcdef:l");
+    assert_string_equal(landed_jobs[1][1], job_l); /* the text the write carried */
     assert_int_equal(rw_commit_in_flight(c), 0);
     assert_int_equal(nfailed, 0);
 }

@@ -119,10 +119,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    /* Every command was ended by the test (a link ends them before the lease is freed:
-     * a reply after rw_lease_free would touch freed memory). */
+    /* A link ends what is still in flight (with a NULL reply) before the lease is
+     * freed; a reply after rw_lease_free would touch freed memory. */
     for (int k = 0; k < nsent; k++) {
-        assert_null(sent[k].cb);
+        if (sent[k].cb)
+            answer(k, R_NONE);
         for (int i = 0; i < sent[k].argc; i++)
             free(sent[k].argv[i]);
     }

@@ -363,7 +363,10 @@ static void test_account_decode(void **state)
     rw_account_set_name(a, "Acme Corporation", 16);
     a->owner = rw_store_intern(src, "csm@example.com", 15);
     a->tier = rw_store_intern(src, "enterprise", 10);
-    rw_account_set_snooze(a, INT64_C(1795132800000), "holiday", "jane");
+    /* Strings in buffers of RW_SNOOZE_TEXT_MAX bytes: rw_account_set_snooze reads that
+     * many whatever their length (rw_xstrndup does not stop at the NUL). */
+    char reason[RW_SNOOZE_TEXT_MAX + 1] = "holiday", by[RW_SNOOZE_TEXT_MAX + 1] = "jane";
+    rw_account_set_snooze(a, INT64_C(1795132800000), reason, by);
     rw_account_agg(a)[2] = 2.5;
     da.len = rw_account_encode(sc, a, da.buf, sizeof da.buf);
     assert_true(da.len > 0 && da.len <= sizeof da.buf);

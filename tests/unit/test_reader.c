@@ -249,6 +249,16 @@ static void test_blocked(void **state)
     assert_false(rw_merge_drained(m, 0)); /* absent from a woken read: unknown */
     assert_true(rw_merge_drained(m, 1));  /* present and short */
     assert_int_equal(rw_merge_queued(m, 1), 1);
+    /* A blocked read that timed out (NIL) vouches for no stream either. */
+    rw_merge_set_drained(m, 2, true, RW_MERGE_FINAL);
+    rw_merge_set_drained(m, 0, true, 3);
+    redisReply nil = {.type = REDIS_REPLY_NIL};
+    assert_true(rw_reader_take_reply(&nil, &cfg, 0x1, 0, true, 2, 9, m, key_of, &key_calls, &res));
+    assert_true(rw_merge_drained(m, 0));
+    assert_null(rw_merge_peek(m)); /* 0 was found at its end by read 3, before read 7's entry */
+    /* The same NIL from a read that did not block: 0 is at its end as of read 9. */
+    assert_true(rw_reader_take_reply(&nil, &cfg, 0x1, 0, false, 2, 9, m, key_of, &key_calls, &res));
+    next_is(1, "5-0", "{}", 1005);
 }
 
 /* Any other shape: false, and nothing pushed even when the bad part comes last. */

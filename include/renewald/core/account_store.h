@@ -89,10 +89,13 @@ void rw_store_prefetch(const struct rw_store *st, const char *id, size_t len, ui
 struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, size_t len,
                                           uint64_t h, bool *created);
 
-/* Ordinals: one past the largest in use, and the account holding one (NULL for a hole). */
+/* Ordinals: one past the largest in use, and the account holding one (NULL for a hole).
+ * Ordinals stay below RW_ORDINAL_MAX (134 million accounts). */
+#define RW_ORDINAL_MAX (UINT32_C(1) << 27)
 uint32_t rw_store_ordinal_end(const struct rw_store *st);
 struct rw_account *rw_store_by_ordinal(const struct rw_store *st, uint32_t ordinal);
-/* Gives A the ordinal ORD (a restored record); false when another account holds it. */
+/* Gives A the ordinal ORD (a restored record); false when another account holds
+ * it or it is not below RW_ORDINAL_MAX (A keeps its own). */
 bool rw_store_set_ordinal(struct rw_store *st, struct rw_account *a, uint32_t ord) RW_NODISCARD;
 
 /*

@@ -54,6 +54,7 @@ void *rw_xmalloc(size_t n);
 void *rw_xcalloc(size_t n, size_t size);
 void *rw_xrealloc(void *p, size_t n);
 char *rw_xstrdup(const char *s);
+/* A NUL-terminated copy of exactly the N bytes at S (S must hold N bytes). */
 char *rw_xstrndup(const char *s, size_t n);
 /* printf into a fresh heap string; the caller frees it. */
 char *rw_xasprintf(const char *fmt, ...) RW_PRINTF(1, 2);
