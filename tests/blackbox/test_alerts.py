@@ -85,7 +85,7 @@ def test_band_change_alerts(redis_server, daemon_factory, http_receiver):
 
     r = redis_server.client()
     hook = "/hook"
-    cfg = simple_config(redis_server.port, free_port(),
+    cfg = simple_config(redis_server.port, free_port(), score={"confirm": "2d"},
                         sinks={"hook": webhook_sink(http_receiver.url(hook))})
     xadd_events(r, evs)
     d = daemon_factory(cfg)

@@ -32,7 +32,7 @@ from conftest import (REPO, RENEWALD_BIN, base_config, free_port, render_config,
 UNIT = os.path.join(REPO, "systemd", "renewald.service")
 MAN8 = os.path.join(REPO, "man", "renewald.8")
 MAN5 = os.path.join(REPO, "man", "renewald.conf.5")
-CONFIG_TABLE = os.path.join(REPO, "daemon", "config_table.c")
+CONFIG_TABLE = os.path.join(REPO, "daemon", "core", "config_table.c")
 MAIN_C = os.path.join(REPO, "daemon", "main.c")
 EXAMPLE_CONF = os.path.join(REPO, "conf", "renewald.conf")
 BUILD = os.environ.get("RENEWALD_BUILD") or os.path.join(REPO, "build")
