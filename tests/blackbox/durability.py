@@ -44,16 +44,13 @@ class BigBook:
         return len(self.entries)
 
 
-# Band bounds.  Not 70 / 40: the API rounds scores to 0.1, and some scores
-# are exactly a round number whatever the float noise should be -- a critical
-# csat whose events all have the same value c has x = c and s = 40 * (c - 2),
-# i.e. exactly 40 or 80 in exact arithmetic, but 40 +- 1 ulp after the decayed
-# sums of a particular batching.  At watch = 40 the band of such an account
-# is a coin toss between watch and at_risk.  70.3 / 40.3 are not reachable by
-# the exact scores of the book (0, 40, 80, 100 and their weighted means, whose
-# denominators are at most 7: 40.3 * D and 70.3 * D are never integers).
-HEALTHY = 70.3
-WATCH = 40.3
+# Band bounds exactly where the book's round scores fall: a critical csat whose
+# events all have the same value c scores exactly 40 * (c - 2), i.e. 40 or 80
+# in exact arithmetic, +- 1 ulp after the decayed sums of a particular
+# batching.  SPEC v2 decides bands on the score rounded to one decimal, so such
+# an account is watch (40.0 >= 40) in every run, however it was batched.
+HEALTHY = 70.0
+WATCH = 40.0
 
 
 def durability_config(redis_port, http_port, redis=None, **overrides):
