@@ -64,8 +64,7 @@ static void reply_text(struct evhttp_request *req, int code, const char *reason,
                (size_t)(n < (int)sizeof buf ? n : (int)sizeof buf - 1));
 }
 
-static void reply_json(struct evhttp_request *req, int code, const char *reason,
-                       struct rw_jsonw *w)
+static void reply_json(struct evhttp_request *req, int code, const char *reason, struct rw_jsonw *w)
 {
     rw_jsonw_raw(w, "\n", 1);
     reply_body(req, code, reason, "application/json", w->buf, w->len);
@@ -117,7 +116,8 @@ static void delta_value(struct rw_jsonw *w, const struct rw_history *h, const st
 }
 
 /* The account document of SPEC §7 into W. */
-static void account_doc(struct rw_jsonw *w, const struct rw_api_state *s, const struct rw_account *a)
+static void account_doc(struct rw_jsonw *w, const struct rw_api_state *s,
+                        const struct rw_account *a)
 {
     int64_t now = s->now_ms;
     struct rw_score_input in = {rw_account_agg(a), a->ref_ms, a->first_seen_ms, a->seats};
@@ -127,8 +127,8 @@ static void account_doc(struct rw_jsonw *w, const struct rw_api_state *s, const 
     int n = rw_scorer_nsignals(s->scorer);
     for (int i = 0; i < n; i++) {
         const struct rw_signal_conf *c = rw_scorer_signal(s->scorer, i);
-        sigs[i] = (struct rw_alert_signal){c->name, !ev.sig[i].absent, ev.sig[i].x,
-                                           ev.sig[i].score, c->weight};
+        sigs[i] = (struct rw_alert_signal){c->name, !ev.sig[i].absent, ev.sig[i].x, ev.sig[i].score,
+                                           c->weight};
     }
     rw_jsonw_obj_open(w);
     rw_jsonw_key(w, "account");
@@ -459,8 +459,10 @@ struct rw_api *rw_api_new(struct event_base *base, const char *listen,
 void rw_api_store_gone(struct rw_api *api)
 {
     /* Answer now: the accounts the scans hold are about to be freed. */
-    while (api->scans) {
-        struct scan *sc = api->scans;
+    struct scan *sc;
+    while ((sc = api->scans) != NULL) {
+        api->scans = sc->next;
+        sc->next = NULL;
         detach(sc);
         if (sc->req)
             reply_error(sc->req, 503, "Service Unavailable", "state reloading");
@@ -472,9 +474,12 @@ void rw_api_free(struct rw_api *api)
 {
     if (!api)
         return;
-    while (api->scans) {
-        detach(api->scans);
-        scan_free(api->scans);
+    struct scan *sc;
+    while ((sc = api->scans) != NULL) {
+        api->scans = sc->next;
+        sc->next = NULL;
+        detach(sc);
+        scan_free(sc);
     }
     if (api->http)
         evhttp_free(api->http);

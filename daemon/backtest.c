@@ -25,11 +25,12 @@
 #include "renewald/core/parse.h"
 #include "renewald/core/timeutil.h"
 
-#define EX_USAGE    64
-#define EX_DATAERR  65
-#define EX_NOINPUT  66
-#define EX_CONFIG   78
-#define XRANGE_STEP "1000"
+#define EX_USAGE     64
+#define EX_DATAERR   65
+#define EX_NOINPUT   66
+#define EX_CONFIG    78
+#define XRANGE_STEP  "1000"
+#define XRANGE_COUNT 1000
 
 struct opts {
     const char *config, *events, *streams, *labels, *out;
@@ -41,7 +42,7 @@ struct opts {
 struct acct_stat {
     uint32_t alerts;
     bool any_band_alert, ever_at_risk;
-    int64_t first_warn_ms; /* first band_change alert at watch or worse, RW_NO_TIME */
+    int64_t first_warn_ms;  /* first band_change alert at watch or worse, RW_NO_TIME */
     int64_t warn_before_ms; /* ... strictly before the label date (set when labels are read) */
 };
 
@@ -290,7 +291,7 @@ static bool fill(redisContext *c, struct rw_merge *m, struct src_stream *ss, int
                       0);
         snprintf(ss->next, sizeof ss->next, "(%.*s", (int)idr->len, idr->str);
     }
-    ss->done = r->elements < (size_t)atoi(XRANGE_STEP);
+    ss->done = r->elements < (size_t)XRANGE_COUNT;
     /* A read-only replay of what the streams hold now: none of them grows. */
     rw_merge_set_drained(m, s, ss->done, RW_MERGE_FINAL);
     freeReplyObject(r);
@@ -411,9 +412,8 @@ static int read_labels(struct bt *b)
                 cap_labels = cap_labels ? cap_labels * 2 : 256;
                 b->labels = rw_xrealloc(b->labels, cap_labels * sizeof(*b->labels));
             }
-            b->labels[b->nlabels++] = (struct label){rw_xstrdup(acct),
-                                                     strcmp(outcome, "churned") == 0,
-                                                     (int64_t)day * RW_MS_PER_DAY};
+            b->labels[b->nlabels++] = (struct label){
+                rw_xstrdup(acct), strcmp(outcome, "churned") == 0, (int64_t)day * RW_MS_PER_DAY};
         }
         free(acct);
         free(outcome);
@@ -479,8 +479,8 @@ static void compute(struct bt *b, struct report *r)
     }
     if (nleads) {
         qsort(leads, nleads, sizeof(double), dbl_cmp);
-        r->median_lead = nleads % 2 ? leads[nleads / 2]
-                                    : (leads[nleads / 2 - 1] + leads[nleads / 2]) / 2.0;
+        r->median_lead =
+            nleads % 2 ? leads[nleads / 2] : (leads[nleads / 2 - 1] + leads[nleads / 2]) / 2.0;
         r->has_median = true;
     }
     free(leads);
@@ -583,12 +583,14 @@ static void print_text(struct bt *b, const struct report *r)
     if (!b->o.labels)
         return;
     printf("\n  churned accounts %zu\n", r->churned);
-    printf("    %-32s %11.1f%%\n", "alerted (watch or worse) before", 100.0 * share(r->churned_alerted, r->churned));
+    printf("    %-32s %11.1f%%\n", "alerted (watch or worse) before",
+           100.0 * share(r->churned_alerted, r->churned));
     if (r->has_median)
         printf("    %-32s %12.1f\n", "lead time, median days", r->median_lead);
     else
         printf("    %-32s %12s\n", "lead time, median days", "-");
-    printf("    %-32s %11.1f%%\n", "alerted >= 60 days before", 100.0 * share(r->lead_ge_60, r->churned));
+    printf("    %-32s %11.1f%%\n", "alerted >= 60 days before",
+           100.0 * share(r->lead_ge_60, r->churned));
     printf("  renewed accounts %zu\n", r->renewed);
     printf("    %-32s %11.1f%%\n", "ever at_risk", 100.0 * share(r->renewed_at_risk, r->renewed));
     printf("    %-32s %11.1f%%\n", "any band alert", 100.0 * share(r->renewed_alerted, r->renewed));
@@ -624,12 +626,24 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
         switch (opt) {
-        case 'c': o->config = optarg; break;
-        case 'e': o->events = optarg; break;
-        case 's': o->streams = optarg; break;
-        case 'l': o->labels = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'j': o->json = true; break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'e':
+            o->events = optarg;
+            break;
+        case 's':
+            o->streams = optarg;
+            break;
+        case 'l':
+            o->labels = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'j':
+            o->json = true;
+            break;
         case 'f':
         case 't':
             if (!rw_parse_date(optarg, strlen(optarg), &day)) {
@@ -645,8 +659,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 o->to_end_ms = ((int64_t)day + 1) * RW_MS_PER_DAY;
             }
             break;
-        case 'h': usage(stdout); return -1;
-        default: usage(stderr); return EX_USAGE;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            usage(stderr);
+            return EX_USAGE;
         }
     }
     if (optind < argc || !o->config || !o->events == !o->streams) {

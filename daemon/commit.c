@@ -164,18 +164,12 @@ struct flight {
     struct rw_counts counts;
 };
 
-struct hist_seg {
-    int32_t day;
-    uint32_t from;
-    size_t off, n; /* bytes in the history strlist's arena: one element per segment */
-};
-
 struct rw_commit {
     struct rw_cmd_sink sink;
     const struct rw_config *cfg;
     struct rw_commit_hooks hooks;
     void *arg;
-    uint64_t seq; /* of the last write sent (or known to Redis) */
+    uint64_t seq;        /* of the last write sent (or known to Redis) */
     uint64_t next_alert; /* creation order of alerts within this process */
     struct strlist acks[RW_MAX_STREAMS];
     struct strlist applied; /* stream name, id pairs (the last per stream wins) */
@@ -482,8 +476,8 @@ static void build_args(struct rw_commit *c, const struct rw_commit_state *st, ui
     const struct rw_config *cfg = c->cfg;
     struct strlist *a = &c->args;
     struct strlist keys = {0};
-    static const char *const fixed[FIXED_KEYS] = {"lease", "meta", "state", "applied",
-                                                  "dead", "alerts", "outbox"};
+    static const char *const fixed[FIXED_KEYS] = {"lease", "meta",   "state", "applied",
+                                                  "dead",  "alerts", "outbox"};
     for (int i = 0; i < FIXED_KEYS; i++) {
         char *k = rw_config_key(cfg, fixed[i]);
         sl_pushs(&keys, k);

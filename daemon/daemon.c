@@ -27,12 +27,11 @@
 #define READER_REPLY_TIMEOUT_MS 10000
 #define WRITER_REPLY_TIMEOUT_MS 15000
 #define RETRY_MIN_MS            100
-#define RETRY_MAX_MS            1000 /* a fixed cause is noticed within a second */
+#define RETRY_MAX_MS            1000  /* a fixed cause is noticed within a second */
 #define REFRESH_SLICE           20000 /* stored scores refreshed per idle loop turn */
 
 enum phase { PH_CONNECTING = 0, PH_STANDBY, PH_LOADING, PH_ACTIVE, PH_STOPPING };
-static const char *const phase_names[] = {"connecting", "standby", "loading", "active",
-                                          "stopping"};
+static const char *const phase_names[] = {"connecting", "standby", "loading", "active", "stopping"};
 
 struct renewald {
     struct event_base *base;
@@ -336,8 +335,7 @@ static void flush(struct renewald *d)
 
 /* ---- reading ---- */
 
-static int64_t reader_key(void *arg, int stream, struct rw_entry_id id, const char *raw,
-                          size_t len)
+static int64_t reader_key(void *arg, int stream, struct rw_entry_id id, const char *raw, size_t len)
 {
     (void)stream;
     struct renewald *d = arg;
@@ -617,8 +615,8 @@ static struct event *add_signal(struct renewald *d, int sig)
 static bool lock_instance(struct renewald *d)
 {
     const struct rw_config *cfg = d->cfg;
-    char *identity = rw_xasprintf("%s|%d|%s|%s|%s", cfg->redis_address, cfg->redis_db,
-                                  cfg->prefix, cfg->group, cfg->consumer);
+    char *identity = rw_xasprintf("%s|%d|%s|%s|%s", cfg->redis_address, cfg->redis_db, cfg->prefix,
+                                  cfg->group, cfg->consumer);
     char path[512];
     long holder = 0;
     int fd = rw_lease_lock_local(identity, &holder, path, sizeof path);
@@ -693,8 +691,8 @@ static void teardown(struct renewald *d)
     rw_store_free(d->store);
     rw_merge_free(d->merge);
     rw_scorer_free(d->scorer);
-    struct event *evs[] = {d->sig_term, d->sig_int,  d->sig_hup,       d->housekeeping,
-                           d->work,     d->retry,    d->stop_timer};
+    struct event *evs[] = {d->sig_term, d->sig_int, d->sig_hup,   d->housekeeping,
+                           d->work,     d->retry,   d->stop_timer};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i])
             event_free(evs[i]);

@@ -156,8 +156,8 @@ static bool take(struct rw_ingest *in, struct rw_merge_item *it, int64_t wall_ms
     }
     const char *why = it->bad_id ? "bad_entry_id" : !it->raw ? "missing_event" : NULL;
     if (!why) {
-        why = rw_event_parse(it->id, it->raw, it->raw_len, wall_ms,
-                             in->cfg->clock == RW_CLOCK_WALL, &in->ev);
+        why = rw_event_parse(it->id, it->raw, it->raw_len, wall_ms, in->cfg->clock == RW_CLOCK_WALL,
+                             &in->ev);
         rw_json_arena_reset();
         if (why == rw_event_oom_reason) { /* fatal, like rw_xmalloc: never dead-letter it */
             fputs("renewald: out of memory parsing an event\n", stderr);

@@ -161,8 +161,7 @@ static bool send(struct rw_lease *l, enum req r, const char *script, rw_link_rep
 {
     char px[24];
     snprintf(px, sizeof px, "%lld", (long long)l->ttl_ms);
-    const char *argv[] = {"EVAL", script, "1", l->key, l->token, px,
-                          l->takeover ? l->prefix : ""};
+    const char *argv[] = {"EVAL", script, "1", l->key, l->token, px, l->takeover ? l->prefix : ""};
     int argc = r == REQ_ACQUIRE ? 7 : with_ttl ? 6 : 5;
     size_t lens[7];
     for (int i = 0; i < argc; i++)

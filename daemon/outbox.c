@@ -1,4 +1,5 @@
-/* outbox.c - durable deliveries: per-account chains, per-sink queues, rate, retries, dead letters. */
+/* outbox.c - durable deliveries: per-account chains, per-sink queues, rate, retries, dead letters.
+ */
 #include "renewald/outbox.h"
 
 #include <event2/event.h>
@@ -379,8 +380,9 @@ void rw_outbox_add(struct rw_outbox *o, const char *job_id, size_t id_len, const
     json_t *alert = NULL;
     json_int_t attempts = 0, due = 0, seq = 0, ts = 0;
     if (!job ||
-        json_unpack(job, "{s:s, s:I, s:I, s?I, s?I, s?s, s:o}", "sink", &sink, "attempts", &attempts,
-                    "due", &due, "seq", &seq, "ts", &ts, "account", &account, "alert", &alert) != 0 ||
+        json_unpack(job, "{s:s, s:I, s:I, s?I, s?I, s?s, s:o}", "sink", &sink, "attempts",
+                    &attempts, "due", &due, "seq", &seq, "ts", &ts, "account", &account, "alert",
+                    &alert) != 0 ||
         !json_is_object(alert)) {
         rw_error("unreadable delivery job in the outbox id=%.*s", (int)(id_len > 80 ? 80 : id_len),
                  job_id);
@@ -467,8 +469,9 @@ static void job_dead(struct rw_outbox *o, struct job *j, const char *error)
     char attempts[16], keep[24];
     snprintf(attempts, sizeof attempts, "%d", j->attempts);
     snprintf(keep, sizeof keep, "%ld", o->cfg->keep);
-    const char *argv[] = {"EVAL",  rw_outbox_dead_script, "2",   outbox,   dead, j->id,
-                          j->sink, j->body,               error, attempts, keep};
+    const char *argv[] = {
+        "EVAL", rw_outbox_dead_script, "2", outbox, dead, j->id, j->sink, j->body, error, attempts,
+        keep};
     size_t lens[11];
     for (int i = 0; i < 11; i++)
         lens[i] = strlen(argv[i]);
@@ -484,10 +487,10 @@ static void job_retry(struct rw_outbox *o, int s, struct job *j, int64_t retry_a
     int64_t delay = rw_retry_delay_ms(sc->retry_initial_ms, sc->retry_max_ms, j->attempts,
                                       retry_after_ms, NULL, NULL);
     j->due_ms = rw_wall_ms() + delay;
-    json_t *job = json_pack("{s:s, s:i, s:I, s:I, s:I, s:s, s:O}", "sink", j->sink, "attempts",
-                            j->attempts, "due", (json_int_t)j->due_ms, "seq", (json_int_t)j->seq,
-                            "ts", (json_int_t)j->created_ms, "account", j->account, "alert",
-                            j->alert);
+    json_t *job =
+        json_pack("{s:s, s:i, s:I, s:I, s:I, s:s, s:O}", "sink", j->sink, "attempts", j->attempts,
+                  "due", (json_int_t)j->due_ms, "seq", (json_int_t)j->seq, "ts",
+                  (json_int_t)j->created_ms, "account", j->account, "alert", j->alert);
     char *text = job ? json_dumps(job, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(job);
     if (text) {

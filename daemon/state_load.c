@@ -11,8 +11,16 @@
 #define SCAN_COUNT  "5000"
 #define CLAIM_COUNT "1000"
 
-enum step { STEP_GROUPS, STEP_CLAIM, STEP_APPLIED, STEP_META, STEP_STATE, STEP_OUTBOX,
-            STEP_HISTORY, STEP_DONE };
+enum step {
+    STEP_GROUPS,
+    STEP_CLAIM,
+    STEP_APPLIED,
+    STEP_META,
+    STEP_STATE,
+    STEP_OUTBOX,
+    STEP_HISTORY,
+    STEP_DONE
+};
 
 struct rw_loader {
     struct rw_cmd_sink sink;
@@ -24,8 +32,8 @@ struct rw_loader {
     bool running;
     uint64_t gen;
     enum step step;
-    int stream;      /* STEP_GROUPS / STEP_CLAIM */
-    int32_t day;     /* STEP_HISTORY: the day being read */
+    int stream;  /* STEP_GROUPS / STEP_CLAIM */
+    int32_t day; /* STEP_HISTORY: the day being read */
     int32_t last_day;
     char cursor[48]; /* XAUTOCLAIM start / HSCAN cursor */
 };
@@ -124,8 +132,8 @@ static void on_group_created(struct rw_link *link, redisReply *reply, void *arg)
 static void create_group(struct rw_loader *ld, bool mkstream)
 {
     const struct rw_config *cfg = ld->cfg;
-    const char *argv[] = {"XGROUP", "CREATE", cfg->streams[ld->stream], cfg->group, "0",
-                          "MKSTREAM"};
+    const char *argv[] = {"XGROUP",   "CREATE", cfg->streams[ld->stream],
+                          cfg->group, "0",      "MKSTREAM"};
     send(ld, mkstream ? 6 : 5, argv, on_group_created);
 }
 
@@ -383,8 +391,11 @@ static void next(struct rw_loader *ld)
     case STEP_CLAIM:
         if (ld->stream < cfg->nstreams) {
             /* Entries another consumer (a dead instance) read but never acknowledged. */
-            const char *argv[] = {"XAUTOCLAIM", cfg->streams[ld->stream], cfg->group,
-                                  cfg->consumer, "0", ld->cursor, "COUNT", CLAIM_COUNT, "JUSTID"};
+            const char *argv[] = {"XAUTOCLAIM", cfg->streams[ld->stream],
+                                  cfg->group,   cfg->consumer,
+                                  "0",          ld->cursor,
+                                  "COUNT",      CLAIM_COUNT,
+                                  "JUSTID"};
             send(ld, 9, argv, on_claim);
             return;
         }

@@ -14,10 +14,10 @@ struct rw_reader {
     struct rw_reader_hooks hooks;
     void *arg;
     bool running;
-    bool busy;                                   /* a read is in flight */
-    uint64_t gen;                                /* bumped by stop: replies of older reads are dropped */
-    uint64_t reads;                              /* replies taken: numbers them for the merge */
-    bool pending[RW_MAX_STREAMS];                /* re-reading this consumer's pending entries */
+    bool busy;                    /* a read is in flight */
+    uint64_t gen;                 /* bumped by stop: replies of older reads are dropped */
+    uint64_t reads;               /* replies taken: numbers them for the merge */
+    bool pending[RW_MAX_STREAMS]; /* re-reading this consumer's pending entries */
     char cursor[RW_MAX_STREAMS][RW_ENTRY_ID_MAX]; /* pending phase: after this id */
     uint32_t requested, requested_pending;        /* of the read in flight */
     bool blocking;                                /* the read in flight may block */
@@ -189,7 +189,8 @@ static void on_read(struct rw_link *link, redisReply *reply, void *arg)
         return; /* the connection went: the owner resets */
     if (reply->type == REDIS_REPLY_ERROR) {
         bool nogroup = strncmp(reply->str, "NOGROUP", 7) == 0;
-        r->hooks.failed(r->arg, nogroup ? "consumer group missing (redis lost its data?)" : "read failed",
+        r->hooks.failed(r->arg,
+                        nogroup ? "consumer group missing (redis lost its data?)" : "read failed",
                         reply->str);
         return;
     }
@@ -212,8 +213,7 @@ static void on_read(struct rw_link *link, redisReply *reply, void *arg)
              * than asked for means they are all re-read. */
             if (res.returned[s] < cfg->batch) {
                 r->pending[s] = false;
-                rw_debug("pending entries re-read; reading new entries stream=%s",
-                         cfg->streams[s]);
+                rw_debug("pending entries re-read; reading new entries stream=%s", cfg->streams[s]);
             } else {
                 strcpy(r->cursor[s], res.last_id[s]); /* continue after the last one read */
             }

@@ -37,7 +37,7 @@ struct wbuf {
 
 static void put(struct wbuf *w, const void *src, size_t n)
 {
-    if (w->p && w->n + n <= w->cap)
+    if (w->p && n > 0 && w->n + n <= w->cap)
         memcpy(w->p + w->n, src, n);
     w->n += n;
 }

@@ -406,7 +406,8 @@ void rw_account_set_snooze(struct rw_account *a, int64_t until_ms, const char *r
         return;
     a->ext = rw_xcalloc(1, sizeof(*a->ext));
     a->ext->snoozed_until_ms = until_ms;
-    a->ext->snooze_reason = reason ? rw_xstrndup(reason, strnlen(reason, RW_SNOOZE_TEXT_MAX)) : NULL;
+    a->ext->snooze_reason =
+        reason ? rw_xstrndup(reason, strnlen(reason, RW_SNOOZE_TEXT_MAX)) : NULL;
     a->ext->snoozed_by = by ? rw_xstrndup(by, strnlen(by, RW_SNOOZE_TEXT_MAX)) : NULL;
 }
 
@@ -467,4 +468,3 @@ int32_t rw_account_days_to_renewal(const struct rw_account *a, int64_t now_ms)
         return INT32_MAX;
     return (int32_t)d;
 }
-

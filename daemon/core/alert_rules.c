@@ -41,11 +41,12 @@ static bool band_rules(const struct rw_config *cfg, struct rw_account *a, int64_
     enum rw_band_policy policy = cfg->on_band_change;
     if (worse && held && policy != RW_ON_BAND_NONE)
         return false; /* told once the snooze ends or the horizon is entered */
-    bool alert = !held && ((worse && policy != RW_ON_BAND_NONE) || (!worse && policy == RW_ON_BAND_ANY));
+    bool alert =
+        !held && ((worse && policy != RW_ON_BAND_NONE) || (!worse && policy == RW_ON_BAND_ANY));
     if (alert) {
         a->band_seq++;
-        struct rw_rule_alert r = {.kind = RW_ALERT_BAND_CHANGE, .band = band,
-                                  .previous_band = notified};
+        struct rw_rule_alert r = {
+            .kind = RW_ALERT_BAND_CHANGE, .band = band, .previous_band = notified};
         snprintf(r.discriminator, sizeof r.discriminator, "%u", a->band_seq);
         emit(arg, a, &r);
     }
@@ -62,8 +63,10 @@ static bool window_rules(const struct rw_config *cfg, struct rw_account *a, int6
     int w = crossed_window(cfg, days);
     if (w == 0 || (a->window_alerted != 0 && w >= a->window_alerted))
         return false;
-    struct rw_rule_alert r = {.kind = RW_ALERT_RENEWAL_WINDOW, .band = (enum rw_band)a->band,
-                              .previous_band = RW_BAND_UNKNOWN, .window = w};
+    struct rw_rule_alert r = {.kind = RW_ALERT_RENEWAL_WINDOW,
+                              .band = (enum rw_band)a->band,
+                              .previous_band = RW_BAND_UNKNOWN,
+                              .window = w};
     char date[RW_DATE_MAX];
     rw_format_date(a->renewal_day, date);
     snprintf(r.discriminator, sizeof r.discriminator, "%s:%d", date, w);
@@ -86,8 +89,7 @@ bool rw_rules_run(const struct rw_config *cfg, struct rw_account *a, int64_t now
     return changed;
 }
 
-int64_t rw_rules_next_time(const struct rw_config *cfg, const struct rw_account *a,
-                           int64_t now_ms)
+int64_t rw_rules_next_time(const struct rw_config *cfg, const struct rw_account *a, int64_t now_ms)
 {
     int64_t t = INT64_MAX;
     int64_t until = rw_account_snoozed_until(a);

@@ -31,10 +31,10 @@ struct rw_engine {
     /* The sweep in progress. */
     int64_t sweep_ms, target_ms;
     bool sweep_full, sweep_alerting, sweep_record;
-    size_t cursor;                /* full: next ordinal; else: next index in work */
-    struct rw_account **work;     /* due pass: the accounts to evaluate, by ordinal */
+    size_t cursor;            /* full: next ordinal; else: next index in work */
+    struct rw_account **work; /* due pass: the accounts to evaluate, by ordinal */
     size_t nwork, workcap;
-    uint32_t hist_from;           /* full pass: first ordinal not yet reported */
+    uint32_t hist_from; /* full pass: first ordinal not yet reported */
 
     /* Accounts evaluated by events since the last sweep (due time stale). */
     struct rw_account **stale;
@@ -150,8 +150,7 @@ static void mark_stale(struct rw_engine *e, struct rw_account *a)
 /* ---- construction ---- */
 
 struct rw_engine *rw_engine_new(const struct rw_config *cfg, const struct rw_scorer *sc,
-                                struct rw_store *st, const struct rw_engine_hooks *hooks,
-                                void *arg)
+                                struct rw_store *st, const struct rw_engine_hooks *hooks, void *arg)
 {
     struct rw_engine *e = rw_xcalloc(1, sizeof(*e));
     e->hooks = *hooks;
@@ -431,10 +430,10 @@ static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct 
 {
     int64_t now = e->now_ms;
     e->stats.due_computations++;
-    /* A full pass evaluates everyone at the first sweep of the next day: no need to look further. */
-    int64_t horizon = e->cfg->history_ms > 0
-                          ? ((int64_t)rw_day_of_ms(now) + 1) * RW_MS_PER_DAY
-                          : now + 64 * RW_MS_PER_DAY;
+    /* A full pass evaluates everyone at the first sweep of the next day: no need to look further.
+     */
+    int64_t horizon = e->cfg->history_ms > 0 ? ((int64_t)rw_day_of_ms(now) + 1) * RW_MS_PER_DAY
+                                             : now + 64 * RW_MS_PER_DAY;
     int64_t due = e->cfg->history_ms > 0 ? INT64_MAX : horizon;
     if (rw_band_onboarding(&e->bc, a->first_seen_ms, now)) {
         if (a->first_seen_ms != RW_NO_TIME && a->first_seen_ms < INT64_MAX - e->bc.min_history_ms)

@@ -1,6 +1,8 @@
 /* history.c - the last days' daily scores per account ordinal. */
 #include "renewald/core/history.h"
 
+#include "renewald/core/account_store.h"
+
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +109,10 @@ void rw_history_load_day(struct rw_history *h, int32_t day, const unsigned char 
     struct day_arr *a = find(h, day);
     if (!a)
         return;
-    uint32_t count = (uint32_t)(n / 2 > UINT32_MAX - 1 ? UINT32_MAX - 1 : n / 2);
+    size_t pairs = n / 2;
+    if (pairs > RW_ORDINAL_MAX) /* more entries than ordinals: not ours */
+        pairs = RW_ORDINAL_MAX;
+    uint32_t count = (uint32_t)pairs;
     grow(a, count);
     for (uint32_t i = 0; i < count; i++)
         a->v[i] = (uint16_t)(bytes[2 * i] | (bytes[2 * i + 1] << 8));
@@ -117,7 +122,9 @@ void rw_history_load_day(struct rw_history *h, int32_t day, const unsigned char 
 
 uint16_t rw_history_entry(int band, bool has_score, int tenths)
 {
-    unsigned t = has_score ? (unsigned)(tenths < 0 ? 0 : tenths > 1000 ? 1000 : tenths)
+    unsigned t = has_score ? (unsigned)(tenths < 0      ? 0
+                                        : tenths > 1000 ? 1000
+                                                        : tenths)
                            : RW_HIST_NULL_SCORE;
     return (uint16_t)(RW_HIST_SET | ((unsigned)(band & 3) << 11) | t);
 }

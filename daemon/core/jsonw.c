@@ -143,8 +143,8 @@ void rw_jsonw_num(struct rw_jsonw *w, double v)
 void rw_jsonw_tenths(struct rw_jsonw *w, int tenths)
 {
     char b[24];
-    int n = snprintf(b, sizeof b, "%s%d.%d", tenths < 0 ? "-" : "", abs(tenths) / 10,
-                     abs(tenths) % 10);
+    int n =
+        snprintf(b, sizeof b, "%s%d.%d", tenths < 0 ? "-" : "", abs(tenths) / 10, abs(tenths) % 10);
     rw_jsonw_raw(w, b, (size_t)n);
 }
 

@@ -7,8 +7,8 @@
 
 #include "renewald/core/account_store.h"
 
-#define TYPE_TABLE 512 /* power of two, > 2 * RW_MAX_SIGNALS * RW_MAX_SIGNAL_TYPES */
-#define FP_VERSION 2u  /* bump when the meaning of a slot changes */
+#define TYPE_TABLE 512  /* power of two, > 2 * RW_MAX_SIGNALS * RW_MAX_SIGNAL_TYPES */
+#define FP_VERSION 2u   /* bump when the meaning of a slot changes */
 #define S_MARGIN   1e-6 /* score noise covered by bounds: far above float error, far below 0.05 */
 
 /* Run-time form of one signal. */
@@ -416,8 +416,7 @@ static int64_t mean_absent_at(const struct sig_rt *rt, const struct rw_signal_co
 
 /* Lowest and highest x of a present signal over [T0, T1]. */
 static void x_range(const struct sig_rt *rt, const struct rw_signal_conf *c, const double *s,
-                    const struct rw_score_input *in, int64_t t0, int64_t t1, double *lo,
-                    double *hi)
+                    const struct rw_score_input *in, int64_t t0, int64_t t1, double *lo, double *hi)
 {
     double a, b;
     switch (rt->agg) {

@@ -32,8 +32,10 @@ static char *url_decode(const char *s, size_t n)
             int v = 0;
             for (int d = 1; d <= 2; d++) {
                 char h = i + (size_t)d < n ? s[i + (size_t)d] : '\0';
-                int x = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                        : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+                int x = h >= '0' && h <= '9'   ? h - '0'
+                        : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                        : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                               : -1;
                 if (x < 0) {
                     free(out);
                     return NULL;
@@ -183,7 +185,7 @@ bool rw_worklist_delta(const struct rw_history *h, const struct rw_account *a, i
 struct cand {
     struct rw_account *a;
     bool has_key;
-    double key; /* ascending */
+    double key;   /* ascending */
     double score; /* tie-breaks: lower score, then higher ARR, then id */
     double arr;
 };
@@ -297,8 +299,8 @@ static bool matches(const struct rw_worklist *w, const struct rw_account *a)
     return true;
 }
 
-static void candidate(const struct rw_worklist *w, const struct rw_history *h,
-                      struct rw_account *a, struct cand *c)
+static void candidate(const struct rw_worklist *w, const struct rw_history *h, struct rw_account *a,
+                      struct cand *c)
 {
     c->a = a;
     c->score = isnan(a->score) ? NAN : (double)rw_score_tenths(a->score);
@@ -320,7 +322,7 @@ static void candidate(const struct rw_worklist *w, const struct rw_history *h,
         c->key = -a->arr;
         break;
     case RW_SORT_DELTA_7D: {
-        int delta;
+        int delta = 0;
         c->has_key = rw_worklist_delta(h, a, w->now_ms, 7, &delta);
         c->key = delta;
         break;
@@ -328,8 +330,8 @@ static void candidate(const struct rw_worklist *w, const struct rw_history *h,
     }
 }
 
-bool rw_worklist_step(struct rw_worklist *w, const struct rw_store *st,
-                      const struct rw_history *h, size_t budget)
+bool rw_worklist_step(struct rw_worklist *w, const struct rw_store *st, const struct rw_history *h,
+                      size_t budget)
 {
     if (w->done)
         return true;

@@ -18,11 +18,11 @@
 #include "renewald/redis_link.h"
 
 struct rw_lease_hooks {
-    void (*acquired)(void *arg);               /* ours: become active */
-    void (*standby)(void *arg);                /* another instance holds it */
-    void (*lost)(void *arg, const char *why);  /* no longer ours (or not renewed in time) */
+    void (*acquired)(void *arg);                       /* ours: become active */
+    void (*standby)(void *arg);                        /* another instance holds it */
+    void (*lost)(void *arg, const char *why);          /* no longer ours (or not renewed in time) */
     void (*error)(void *arg, const char *redis_error); /* Redis refused a lease command */
-    void (*released)(void *arg);               /* the release was answered (or could not be sent) */
+    void (*released)(void *arg); /* the release was answered (or could not be sent) */
 };
 
 struct rw_lease;

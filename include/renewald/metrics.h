@@ -56,7 +56,7 @@ struct rw_metrics_gauges {
     size_t outbox_depth;
     bool active, catching_up, redis_up;
     double stream_lag_s[RW_MAX_STREAMS];
-    double sweep_cpu_s;       /* CPU time of the sweeps so far */
+    double sweep_cpu_s; /* CPU time of the sweeps so far */
     uint64_t sweeps, sweep_evaluations;
 };
 

@@ -24,8 +24,8 @@ struct event_base;
 struct rw_outbox;
 
 struct rw_outbox *rw_outbox_new(struct event_base *base, struct rw_cmd_sink sink,
-                                const struct rw_config *cfg, struct rw_metrics *metrics)
-    RW_NODISCARD;
+                                const struct rw_config *cfg,
+                                struct rw_metrics *metrics) RW_NODISCARD;
 void rw_outbox_free(struct rw_outbox *o);
 /* Forgets every queued job and cancels transfers (a reset: jobs stay in Redis). */
 void rw_outbox_reset(struct rw_outbox *o);

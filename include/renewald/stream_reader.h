@@ -56,11 +56,11 @@ int64_t rw_reader_lag_ms(const struct rw_reader *r, int stream, int64_t now_ms);
  * (PENDING: bit set = that stream read its pending entries, which say nothing
  * of its end).  READ_SEQ numbers the read (increasing).  After a read that
  * BLOCKED, Redis answers with the one stream that woke it: the streams absent
- * from such a reply say nothing of their end either.  Returns false, with the merge unchanged, when the reply has
- * another shape.  For tests: the reader's whole reply handling.
+ * from such a reply say nothing of their end either.  Returns false, with the merge unchanged, when
+ * the reply has another shape.  For tests: the reader's whole reply handling.
  */
 struct rw_read_result {
-    int returned[RW_MAX_STREAMS];   /* entries per stream */
+    int returned[RW_MAX_STREAMS];       /* entries per stream */
     uint64_t newest_ms[RW_MAX_STREAMS]; /* newest entry id's ms per stream, 0 when none */
     char last_id[RW_MAX_STREAMS][RW_ENTRY_ID_MAX]; /* the last entry id per stream, "" when none */
 };

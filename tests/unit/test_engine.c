@@ -125,7 +125,7 @@ static const char *band_of(struct world *w, const char *acct)
 
 #define ONE_RATE                                                                                   \
     BASE "[daemon]\nclock = event\nsweep_interval = 1h\n"                                          \
-         "[signal \"logins\"]\ntypes = login\naggregate = rate\nhalf_life = 1d\nlow = 0\n"        \
+         "[signal \"logins\"]\ntypes = login\naggregate = rate\nhalf_life = 1d\nlow = 0\n"         \
          "high = 10\n[score]\nhealthy = 70\nwatch = 40\nhysteresis = 0\nconfirm = 0\n"             \
          "min_history = 0\nhistory = 0s\n"
 
@@ -189,7 +189,7 @@ static void test_sweeps_on_every_grid_time(void **state)
 
 #define CSAT_TIE                                                                                   \
     BASE "[signal \"csat\"]\ntypes = csat\naggregate = mean\nhalf_life = 30d\nlow = 2\n"           \
-         "high = 4.5\ncritical = true\n[signal \"logins\"]\ntypes = login\naggregate = rate\n"    \
+         "high = 4.5\ncritical = true\n[signal \"logins\"]\ntypes = login\naggregate = rate\n"     \
          "half_life = 7d\nlow = 0\nhigh = 0.5\n[score]\nhealthy = 70\nwatch = 40\n"                \
          "hysteresis = 0\nconfirm = 0\nmin_history = 0\nhistory = 0s\n"
 
@@ -237,15 +237,15 @@ static double unit(void)
 
 #define BOOK_CFG                                                                                   \
     BASE "[daemon]\nclock = event\nsweep_interval = 1h\n"                                          \
-         "[signal \"logins\"]\ntypes = login\naggregate = rate\nhalf_life = 7d\nlow = 0.05\n"     \
+         "[signal \"logins\"]\ntypes = login\naggregate = rate\nhalf_life = 7d\nlow = 0.05\n"      \
          "high = 0.4\nweight = 3\nnormalize = seats\n"                                             \
-         "[signal \"usage_trend\"]\ntypes = api_call\naggregate = trend\nhalf_life = 7d\n"        \
+         "[signal \"usage_trend\"]\ntypes = api_call\naggregate = trend\nhalf_life = 7d\n"         \
          "baseline = 60d\nlow = 0.5\nhigh = 1.0\nweight = 2\n"                                     \
-         "[signal \"tickets\"]\ntypes = ticket_opened\naggregate = rate\nhalf_life = 14d\n"       \
+         "[signal \"tickets\"]\ntypes = ticket_opened\naggregate = rate\nhalf_life = 14d\n"        \
          "low = 1\nhigh = 0\ncritical = true\n"                                                    \
-         "[signal \"csat\"]\ntypes = csat\naggregate = mean\nhalf_life = 30d\nlow = 2\n"          \
+         "[signal \"csat\"]\ntypes = csat\naggregate = mean\nhalf_life = 30d\nlow = 2\n"           \
          "high = 4.5\ncritical = true\nmin_samples = 0.8\n"                                        \
-         "[signal \"seen\"]\ntypes = login, api_call\naggregate = recency\nhalf_life = 1d\n"      \
+         "[signal \"seen\"]\ntypes = login, api_call\naggregate = recency\nhalf_life = 1d\n"       \
          "low = 10\nhigh = 1\nweight = 0.5\n"                                                      \
          "[score]\nhealthy = 70\nwatch = 40\nhysteresis = 3\nconfirm = 2d\n"                       \
          "confirm_at_risk = 5d\nmin_history = 7d\nhistory = 90d\n"                                 \
@@ -280,7 +280,9 @@ static void make_book(struct book *b, int nacct, int days, uint64_t seed)
             snprintf(id, sizeof id, "a%03d", a);
             double day = (double)(t - T0) / (double)DAY;
             int pattern = a % 5;
-            double activity = pattern == 1 ? fmax(0, 1 - day / days) : pattern == 2 && day > days / 2.0 ? 0.02 : 1;
+            double activity = pattern == 1                       ? fmax(0, 1 - day / days)
+                              : pattern == 2 && day > days / 2.0 ? 0.02
+                                                                 : 1;
             int64_t ts = t + (int64_t)(rnd() % 1200000);
             if (rnd() % 50 == 0)
                 ts -= (int64_t)(rnd() % (3 * DAY)); /* late */
@@ -468,7 +470,8 @@ static void test_restarts_change_nothing(void **state)
 /* ---- catch-up, snooze, horizon ---- */
 
 #define SIMPLE                                                                                     \
-    BASE "[daemon]\nsweep_interval = 1h\n[signal \"logins\"]\ntypes = login\naggregate = rate\nhalf_life = 2d\nlow = 0.5\n"      \
+    BASE "[daemon]\nsweep_interval = 1h\n[signal \"logins\"]\ntypes = login\naggregate = "         \
+         "rate\nhalf_life = 2d\nlow = 0.5\n"                                                       \
          "high = 3\n[score]\nhealthy = 70\nwatch = 40\nhysteresis = 3\nconfirm = 0\n"              \
          "min_history = 0\nhistory = 0s\n"
 

@@ -15,8 +15,8 @@
 
 #include "renewald/core/common.h"
 
-#define RW_NO_TIME INT64_MIN
-#define RW_NO_DAY  INT32_MIN
+#define RW_NO_TIME         INT64_MIN
+#define RW_NO_DAY          INT32_MIN
 #define RW_SNOOZE_TEXT_MAX 256 /* bytes of a snooze reason or author */
 
 /* Rarely set state, allocated only when present. */
@@ -38,23 +38,23 @@ struct rw_account {
     int64_t ref_ms;           /* reference time of the decayed slots */
     int64_t below_healthy_ms; /* band waits (struct rw_band_state), RW_NO_TIME when none */
     int64_t below_watch_ms;
-    int64_t due_ms;               /* engine: the next time it may change (not persisted) */
-    char *name;                   /* owned by the account, or NULL */
-    const char *owner;            /* interned in the store, or NULL */
-    const char *tier;             /* interned in the store, or NULL */
-    struct rw_account_ext *ext;   /* owned, or NULL */
-    double arr, seats;            /* NAN when unknown */
-    float score;                  /* last evaluated score (worklist order), NAN when null */
-    int32_t renewal_day;          /* days since the epoch, RW_NO_DAY when none */
-    uint32_t ordinal;             /* dense, stable, persisted */
-    uint32_t band_seq;            /* band alerts so far (part of band_change alert ids) */
-    uint32_t heap_pos;            /* engine: index in its due heap, UINT32_MAX when none */
-    int16_t window_alerted;       /* smallest renewal window alerted for renewal_day, 0 = none */
-    uint8_t band;                 /* enum rw_band */
-    uint8_t notified_band;        /* enum rw_band last alerted (or silently accepted) */
-    uint8_t flags;                /* RW_ACCT_* */
-    uint8_t id_len;               /* 1..RW_ACCOUNT_MAX */
-    char id[];                    /* id_len bytes + NUL, then the aggregate slots */
+    int64_t due_ms;             /* engine: the next time it may change (not persisted) */
+    char *name;                 /* owned by the account, or NULL */
+    const char *owner;          /* interned in the store, or NULL */
+    const char *tier;           /* interned in the store, or NULL */
+    struct rw_account_ext *ext; /* owned, or NULL */
+    double arr, seats;          /* NAN when unknown */
+    float score;                /* last evaluated score (worklist order), NAN when null */
+    int32_t renewal_day;        /* days since the epoch, RW_NO_DAY when none */
+    uint32_t ordinal;           /* dense, stable, persisted */
+    uint32_t band_seq;          /* band alerts so far (part of band_change alert ids) */
+    uint32_t heap_pos;          /* engine: index in its due heap, UINT32_MAX when none */
+    int16_t window_alerted;     /* smallest renewal window alerted for renewal_day, 0 = none */
+    uint8_t band;               /* enum rw_band */
+    uint8_t notified_band;      /* enum rw_band last alerted (or silently accepted) */
+    uint8_t flags;              /* RW_ACCT_* */
+    uint8_t id_len;             /* 1..RW_ACCOUNT_MAX */
+    char id[];                  /* id_len bytes + NUL, then the aggregate slots */
 };
 
 /* The aggregate slots (rw_store_nslots doubles) that follow the id. */

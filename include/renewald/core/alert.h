@@ -14,9 +14,9 @@
 #include "renewald/core/common.h"
 #include "renewald/core/jsonw.h"
 
-#define RW_ALERT_ID_LEN   32 /* hex characters of an alert id */
-#define RW_ALERT_DRIVERS  3  /* signal names in `drivers` at most */
-#define RW_NO_TENTHS      (-1)
+#define RW_ALERT_ID_LEN  32 /* hex characters of an alert id */
+#define RW_ALERT_DRIVERS 3  /* signal names in `drivers` at most */
+#define RW_NO_TENTHS     (-1)
 
 struct rw_account;
 

@@ -38,7 +38,6 @@ bool rw_rules_band_held(const struct rw_config *cfg, const struct rw_account *a,
  * no new event and an unchanged band (a snooze ending, the renewal horizon
  * entered, a renewal window reached); INT64_MAX when none.
  */
-int64_t rw_rules_next_time(const struct rw_config *cfg, const struct rw_account *a,
-                           int64_t now_ms);
+int64_t rw_rules_next_time(const struct rw_config *cfg, const struct rw_account *a, int64_t now_ms);
 
 #endif

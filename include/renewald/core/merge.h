@@ -25,7 +25,7 @@
 struct rw_merge_item {
     int stream;
     struct rw_entry_id id;
-    bool bad_id;       /* the id is not MS-SEQ */
+    bool bad_id;        /* the id is not MS-SEQ */
     const char *id_str; /* NUL-terminated, ID_LEN bytes */
     size_t id_len;
     const char *raw; /* the `event` field, NULL when the entry has none */

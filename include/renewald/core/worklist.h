@@ -38,8 +38,8 @@ struct rw_worklist_query {
 
 /* Parses a query string (without '?', may be NULL) into Q (its strings heap
  * copies: free with rw_worklist_query_free); false with a reason in ERR. */
-bool rw_worklist_parse(const char *query, struct rw_worklist_query *q, char *err, size_t errcap)
-    RW_NODISCARD;
+bool rw_worklist_parse(const char *query, struct rw_worklist_query *q, char *err,
+                       size_t errcap) RW_NODISCARD;
 void rw_worklist_query_free(struct rw_worklist_query *q);
 
 /* The daily-history deltas of A at NOW: today's score minus N days ago, in tenths. */
@@ -52,8 +52,8 @@ struct rw_worklist;
 struct rw_worklist *rw_worklist_begin(struct rw_worklist_query *q, int64_t now_ms) RW_NODISCARD;
 void rw_worklist_free(struct rw_worklist *w);
 /* Looks at up to BUDGET more accounts; true when the scan is complete. */
-bool rw_worklist_step(struct rw_worklist *w, const struct rw_store *st,
-                      const struct rw_history *h, size_t budget);
+bool rw_worklist_step(struct rw_worklist *w, const struct rw_store *st, const struct rw_history *h,
+                      size_t budget);
 /* After the scan: the page, in order, and the totals over every match. */
 struct rw_account *const *rw_worklist_page(struct rw_worklist *w, size_t *n);
 size_t rw_worklist_total(const struct rw_worklist *w);
