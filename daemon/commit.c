@@ -229,18 +229,24 @@ static void clear_pending(struct rw_commit *c)
     memset(&c->counts, 0, sizeof c->counts);
 }
 
+/* A write whose outcome is unknown: its counts wait for rw_commit_settle. */
+static void limbo_add(struct rw_commit *c, const struct flight *f)
+{
+    if (c->nlimbo == c->limbocap) {
+        c->limbocap = c->limbocap ? c->limbocap * 2 : 4;
+        c->limbo_counts = rw_xrealloc(c->limbo_counts, c->limbocap * sizeof *c->limbo_counts);
+        c->limbo_seq = rw_xrealloc(c->limbo_seq, c->limbocap * sizeof *c->limbo_seq);
+    }
+    c->limbo_counts[c->nlimbo] = f->counts;
+    c->limbo_seq[c->nlimbo++] = f->seq;
+}
+
 static void drop_flights(struct rw_commit *c)
 {
     while (c->flights) {
         struct flight *f = c->flights;
         c->flights = f->next;
-        if (c->nlimbo == c->limbocap) {
-            c->limbocap = c->limbocap ? c->limbocap * 2 : 4;
-            c->limbo_counts = rw_xrealloc(c->limbo_counts, c->limbocap * sizeof *c->limbo_counts);
-            c->limbo_seq = rw_xrealloc(c->limbo_seq, c->limbocap * sizeof *c->limbo_seq);
-        }
-        c->limbo_counts[c->nlimbo] = f->counts;
-        c->limbo_seq[c->nlimbo++] = f->seq;
+        limbo_add(c, f);
         f->c = NULL; /* its reply, if it still comes, is ignored */
     }
     c->flights_tail = &c->flights;
@@ -400,12 +406,21 @@ static void on_committed(struct rw_link *link, redisReply *reply, void *arg)
     if (!c->flights)
         c->flights_tail = &c->flights;
     c->in_flight--;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        char error[256];
-        snprintf(error, sizeof error, "%.200s", reply ? reply->str : "connection lost");
+    if (!reply) {
+        /* The connection went with the reply: the write may have landed.  Its
+         * counts wait for the sequence number Redis holds (rw_commit_settle). */
+        limbo_add(c, f);
         sl_free(&f->jobs);
         free(f);
-        c->hooks.failed(c->arg, reply ? error : NULL);
+        c->hooks.failed(c->arg, NULL);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        char error[256];
+        snprintf(error, sizeof error, "%.200s", reply->str);
+        sl_free(&f->jobs);
+        free(f);
+        c->hooks.failed(c->arg, error);
         return;
     }
     size_t n = f->jobs.n / 2;
