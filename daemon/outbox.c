@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "renewald/core/alert.h"
+#include "renewald/core/jsonw.h"
 #include "renewald/http_client.h"
 #include "renewald/log.h"
 #include "renewald/retry.h"
@@ -371,6 +372,20 @@ void rw_outbox_set_config(struct rw_outbox *o, const struct rw_config *cfg)
     arm(o);
 }
 
+/* The alert's own text inside a job (written last, as the commit writes it), or NULL. */
+static char *alert_text(const char *job, size_t len)
+{
+    static const char key[] = ",\"alert\":";
+    if (len < sizeof key + 2 || job[len - 1] != '}')
+        return NULL;
+    for (size_t i = len - sizeof key; i > 0; i--)
+        if (memcmp(job + i, key, sizeof key - 1) == 0) {
+            size_t from = i + sizeof key - 1;
+            return rw_xstrndup(job + from, len - 1 - from);
+        }
+    return NULL;
+}
+
 void rw_outbox_add(struct rw_outbox *o, const char *job_id, size_t id_len, const char *job_json,
                    size_t json_len)
 {
@@ -395,7 +410,10 @@ void rw_outbox_add(struct rw_outbox *o, const char *job_id, size_t id_len, const
     const char *acct = account ? account : rw_alert_str(alert, "account");
     j->account = rw_xstrdup(acct ? acct : "");
     j->alert = json_incref(alert);
-    j->body = rw_alert_dumps(alert);
+    /* Sinks send the alert as it was created, byte for byte (the webhook signs it). */
+    j->body = alert_text(job_json, json_len);
+    if (!j->body)
+        j->body = rw_alert_dumps(alert);
     j->attempts = (int)attempts;
     j->due_ms = (int64_t)due;
     j->seq = (uint64_t)seq;

@@ -143,6 +143,11 @@ CURL *rw_sink_easy(const struct rw_sink_conf *sink, const char *url, const char 
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_VERBOSE, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+    /* A transfer ended while its name lookup still runs (a timeout, a shutdown)
+     * must not wait for the resolver thread: detach it, never join it in the loop. */
+    curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
+#endif
     if (sink->timeout_ms > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)sink->timeout_ms);
     if (sink->ca_file)
