@@ -10,7 +10,9 @@
  * options write the same entries (and, with --explicit-ids, the same entry ids).
  *
  * With --rate R it is a background load instead: the metadata, then R events/s of usage with
- * ts = now for --duration seconds.  A JSON summary goes to stdout, progress to stderr.
+ * ts = now for --duration seconds.  With --book-out DIR it writes no Redis at all but a labelled
+ * book to files, for `renewald backtest` (labelled_book.c).  A JSON summary goes to stdout,
+ * progress to stderr.
  */
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -23,7 +25,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "labelled_book.h"
 #include "renewald/core/timeutil.h"
+#include "rng.h"
 
 #define DAY_MS         INT64_C(86400000)
 #define MAX_ACCOUNTS   10000000
@@ -50,12 +54,12 @@ static const enum stream type_stream[T_COUNT] = {S_ACCOUNTS, S_USAGE, S_USAGE, S
                                                  S_SUPPORT};
 
 struct options {
-    const char *host, *socket_path, *prefix, *start, *account_prefix;
+    const char *host, *socket_path, *prefix, *start, *account_prefix, *book_out;
     int port;
     long accounts, days;
     uint64_t seed;
     double per_day, rate, duration, no_ts;
-    bool explicit_ids, quiet, no_metadata;
+    bool explicit_ids, quiet, no_metadata, days_given;
     int pipeline;
 };
 
@@ -78,10 +82,6 @@ struct gen_event {
     uint16_t aux;  /* user / ticket number */
 };
 
-struct rng {
-    uint64_t s[4];
-};
-
 struct writer {
     redisContext *c;
     const struct options *o;
@@ -99,83 +99,6 @@ static void on_stop(int sig)
 {
     (void)sig;
     stop_requested = 1;
-}
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-/* A generator for (seed, a, b): independent streams per account and day keep the output
- * the same however the work is ordered. */
-static void rng_init(struct rng *r, uint64_t seed, uint64_t a, uint64_t b)
-{
-    uint64_t x = seed ^ (a * UINT64_C(0xD1B54A32D192ED03)) ^ (b * UINT64_C(0x8CB92BA72F3D8DD7));
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256** */
-static uint64_t rng_next(struct rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-static double rng_unit(struct rng *r)
-{
-    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-static uint64_t rng_below(struct rng *r, uint64_t n)
-{
-    return n ? rng_next(r) % n : 0;
-}
-
-static double rng_uniform(struct rng *r, double lo, double hi)
-{
-    return lo + (hi - lo) * rng_unit(r);
-}
-
-static double rng_normal(struct rng *r)
-{
-    double u = rng_unit(r), v = rng_unit(r);
-    if (u < 1e-300)
-        u = 1e-300;
-    return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
-}
-
-static unsigned rng_poisson(struct rng *r, double lambda)
-{
-    if (lambda <= 0)
-        return 0;
-    if (lambda > 30) {
-        double x = lambda + sqrt(lambda) * rng_normal(r) + 0.5;
-        return x < 0 ? 0 : (unsigned)x;
-    }
-    double l = exp(-lambda), p = 1.0;
-    unsigned k = 0;
-    do {
-        k++;
-        p *= rng_unit(r);
-    } while (p > l && k < 1000);
-    return k - 1;
 }
 
 static int64_t wall_ms(void)
@@ -650,6 +573,11 @@ static void usage(FILE *f)
           "                            metadata), for --duration seconds (default 60)\n"
           "  --pipeline K              XADDs per pipelined chunk (default 1000)\n"
           "  --quiet                   no progress on stderr\n"
+          "  --book-out DIR            no Redis: write a labelled book for renewald backtest,\n"
+          "                            DIR/events.jsonl (integer ts, time order), DIR/labels.csv\n"
+          "                            (account,outcome,date) and DIR/patterns.csv; uses\n"
+          "                            --accounts, --days (default 400), --seed, --start (default\n"
+          "                            2025-01-01; rounded down to 00:00 UTC), --account-prefix\n"
           "Prints a JSON summary on stdout.\n",
           f);
 }
@@ -741,6 +669,9 @@ static void parse_args(int argc, char **argv, struct options *o)
             o->accounts = (long)num_arg(a, v, 1, MAX_ACCOUNTS);
         } else if (strcmp(a, "--days") == 0) {
             o->days = (long)num_arg(a, v, 1, MAX_DAYS);
+            o->days_given = true;
+        } else if (strcmp(a, "--book-out") == 0) {
+            o->book_out = v;
         } else if (strcmp(a, "--events-per-account-day") == 0) {
             o->per_day = num_arg(a, v, 0, 10000);
         } else if (strcmp(a, "--seed") == 0) {
@@ -768,6 +699,17 @@ static void parse_args(int argc, char **argv, struct options *o)
     }
     if (strlen(o->prefix) > 200 || strlen(o->account_prefix) > 100)
         die("%s", "--streams or --account-prefix too long");
+    if (o->book_out) {
+        if (o->rate > 0 || o->no_ts > 0 || o->explicit_ids || o->no_metadata)
+            die("%s", "--book-out writes files: no --rate, --no-ts, --explicit-ids, --no-metadata");
+        if (strcspn(o->account_prefix, "\",\\") != strlen(o->account_prefix))
+            die("%s", "--book-out: --account-prefix must not hold '\"', ',' or '\\'");
+        for (const char *c = o->account_prefix; *c; c++)
+            if ((unsigned char)*c < 0x20)
+                die("%s", "--book-out: --account-prefix must not hold control characters");
+        if (!o->days_given)
+            o->days = 400;
+    }
     if (o->no_ts > 0 && !o->explicit_ids && !o->quiet)
         fprintf(stderr, "loadgen: note: --no-ts without --explicit-ids: those events take the "
                         "time they are appended\n");
@@ -802,6 +744,17 @@ int main(int argc, char **argv)
 {
     struct options o;
     parse_args(argc, argv, &o);
+    if (o.book_out) {
+        int64_t start = o.start ? parse_start(o.start, o.days) : INT64_C(1735689600000);
+        struct book_options bo = {.dir = o.book_out,
+                                  .account_prefix = o.account_prefix,
+                                  .start_ms = (int64_t)rw_day_of_ms(start) * DAY_MS,
+                                  .accounts = o.accounts,
+                                  .days = o.days,
+                                  .seed = o.seed,
+                                  .quiet = o.quiet};
+        return labelled_book_write(&bo);
+    }
     signal(SIGINT, on_stop);
     signal(SIGTERM, on_stop);
     signal(SIGPIPE, SIG_IGN);

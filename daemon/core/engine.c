@@ -31,6 +31,7 @@ struct rw_engine {
     /* The sweep in progress. */
     int64_t sweep_ms, target_ms;
     bool sweep_full, sweep_alerting, sweep_record;
+    bool sweep_all;           /* full pass that evaluates every account (state unknown) */
     size_t cursor;            /* full: next ordinal; else: next index in work */
     struct rw_account **work; /* due pass: the accounts to evaluate, by ordinal */
     size_t nwork, workcap;
@@ -218,6 +219,7 @@ void rw_engine_restore(struct rw_engine *e, const struct rw_engine_clock *c)
         e->target_ms = c->target_ms;
         e->now_ms = c->sweep_ms;
         e->sweep_full = true;
+        e->sweep_all = true;
         e->sweep_alerting = c->sweep_alerting;
         e->sweep_record = e->cfg->history_ms > 0 && rw_day_of_ms(c->sweep_ms) != e->history_day;
         e->cursor = 0;
@@ -397,10 +399,11 @@ static int64_t score_due(struct rw_engine *e, const struct rw_account *a,
     struct rw_score_input in;
     score_input(a, &in);
     int64_t first = next_grid(e, now);
-    if (!score_stable(e, &in, bs, now, first))
-        return first;
+    /* Most accounts are nowhere near a bound: one look over the whole horizon. */
     if (horizon <= first || score_stable(e, &in, bs, now, horizon))
         return horizon;
+    if (!score_stable(e, &in, bs, now, first))
+        return first;
     /* Stable up to FIRST, not up to HORIZON: find the last stable step. */
     int64_t kmax = (horizon - first) / g;
     int64_t good = 0, bad = kmax + 1, k = 1;
@@ -426,24 +429,23 @@ static int64_t min64(int64_t a, int64_t b)
 }
 
 /* Computes and files A's due time after an evaluation at now (a sweep time). */
+#define DUE_HORIZON_MS (7 * RW_MS_PER_DAY) /* a due time is never further than this */
+
+/* Computes and files A's due time after an evaluation at now (a sweep time). */
 static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct rw_score_eval *ev)
 {
     int64_t now = e->now_ms;
     e->stats.due_computations++;
-    /* A full pass evaluates everyone at the first sweep of the next day: no need to look further.
-     */
-    int64_t horizon = e->cfg->history_ms > 0 ? ((int64_t)rw_day_of_ms(now) + 1) * RW_MS_PER_DAY
-                                             : now + 64 * RW_MS_PER_DAY;
-    int64_t due = e->cfg->history_ms > 0 ? INT64_MAX : horizon;
+    /* Look a week ahead at most: an account due then is looked at again. */
+    int64_t horizon = next_grid(e, now + DUE_HORIZON_MS - e->grid_ms);
+    int64_t due = horizon;
     if (rw_band_onboarding(&e->bc, a->first_seen_ms, now)) {
         if (a->first_seen_ms != RW_NO_TIME && a->first_seen_ms < INT64_MAX - e->bc.min_history_ms)
             due = min64(due, a->first_seen_ms + e->bc.min_history_ms);
     } else if (ev->has_score) {
         struct rw_band_state bs = {a->band, a->below_healthy_ms, a->below_watch_ms};
         due = min64(due, rw_band_next_time(&e->bc, &bs));
-        int64_t sd = score_due(e, a, &bs, horizon);
-        if (sd < horizon || e->cfg->history_ms == 0)
-            due = min64(due, sd);
+        due = min64(due, score_due(e, a, &bs, horizon));
     }
     due = min64(due, rw_rules_next_time(e->cfg, a, now));
     if (due <= now)
@@ -479,6 +481,7 @@ static void start_sweep(struct rw_engine *e, int64_t t, int64_t target, bool ful
     e->sweep_alerting = e->alerting;
     e->sweep_record = e->cfg->history_ms > 0 && day != e->history_day;
     e->sweep_full = full_anyway || e->sweep_record || e->force_full || e->always_full;
+    e->sweep_all = full_anyway || e->force_full || e->always_full;
     e->force_full = false;
     e->cursor = 0;
     e->hist_from = 0;
@@ -487,8 +490,8 @@ static void start_sweep(struct rw_engine *e, int64_t t, int64_t target, bool ful
     if (e->sweep_record)
         rw_history_begin_day(e->hist, day);
     if (e->sweep_full) {
-        /* Everyone gets a fresh due time; accounts touched during the pass become stale again. */
-        stale_clear(e);
+        /* Accounts that may change are evaluated in the pass; their stale marks
+         * are cleared one by one (the list is compacted when the pass ends). */
         e->stats.full_sweeps++;
         return;
     }
@@ -507,12 +510,29 @@ static void start_sweep(struct rw_engine *e, int64_t t, int64_t target, bool ful
         qsort(e->work, e->nwork, sizeof(*e->work), ordinal_cmp);
 }
 
+/* May A's state change at the sweep in progress?  (Touched since the last
+ * sweep, due by now, or every account after a restore.) */
+static bool may_change(const struct rw_engine *e, const struct rw_account *a)
+{
+    return e->sweep_all || (a->flags & RW_ACCT_DUE_STALE) || a->due_ms <= e->sweep_ms;
+}
+
 static void sweep_one(struct rw_engine *e, struct rw_account *a)
 {
     struct rw_score_eval ev;
-    evaluate(e, a, e->sweep_alerting, &ev);
-    e->stats.sweep_evaluations++;
-    refresh_due(e, a, &ev);
+    if (e->sweep_full && !may_change(e, a)) {
+        /* Its band and waits stay as they are at this time: the score alone is
+         * needed, for the worklist and the day's history. */
+        struct rw_score_input in;
+        score_input(a, &in);
+        rw_scorer_eval(e->sc, &in, e->now_ms, &ev);
+        a->score = ev.has_score ? (float)ev.score : NAN;
+    } else {
+        evaluate(e, a, e->sweep_alerting, &ev);
+        e->stats.sweep_evaluations++;
+        a->flags &= (uint8_t)~RW_ACCT_DUE_STALE;
+        refresh_due(e, a, &ev);
+    }
     if (e->sweep_record)
         rw_history_set(e->hist, rw_day_of_ms(e->sweep_ms), a->ordinal,
                        rw_history_entry(a->band, ev.has_score, ev.tenths));
@@ -525,9 +545,20 @@ static void report_history(struct rw_engine *e, uint32_t to)
     e->hist_from = to;
 }
 
+/* Drops from the stale list the accounts a full pass evaluated. */
+static void stale_compact(struct rw_engine *e)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->nstale; i++)
+        if (e->stale[i]->flags & RW_ACCT_DUE_STALE)
+            e->stale[k++] = e->stale[i];
+    e->nstale = k;
+}
+
 static void finish_sweep(struct rw_engine *e)
 {
     if (e->sweep_full) {
+        stale_compact(e);
         if (e->sweep_record)
             e->history_day = rw_day_of_ms(e->sweep_ms);
     }

@@ -14,11 +14,17 @@
  *   7. metadata  (type "account" only) bad_name, bad_owner, bad_tier, bad_arr,
  *                bad_seats, bad_renewal_date, in that order
  *
- * This runs once per event: no allocation of our own, strings are copied into
- * the caller's fixed buffers.  When jansson cannot allocate, the reason is
- * out_of_memory, which is not a dead-letter reason: the caller stops.
+ * Two readers feed the same checks: a scanner for the flat objects producers
+ * send (event_scan.c: no allocation, strings read in place), and jansson for
+ * everything else (nested values, escaped keys, anything the scanner does not
+ * accept outright, which jansson then judges).  Both fill a struct
+ * rw_event_members; the checks run once, on it, so both give the same verdict.
+ * When jansson cannot allocate, the reason is out_of_memory, which is not a
+ * dead-letter reason: the caller stops.
  */
 #include "renewald/core/event.h"
+
+#include "event_members.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -76,7 +82,7 @@ static json_t *parse_guarded(const char *data, size_t len, bool *oom)
     return root;
 }
 
-/* C0, DEL, or C1 (U+0080..U+009F, "\xC2\x80".."\xC2\x9F" in the UTF-8 jansson validated). */
+/* C0, DEL, or C1 (U+0080..U+009F, "\xC2\x80".."\xC2\x9F" in valid UTF-8). */
 static bool has_control(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -93,18 +99,16 @@ static bool has_control(const char *s, size_t len)
  * Copies the string J of MIN..MAX bytes without control characters into BUF
  * (MAX + 1 bytes).  Returns false if J is not such a string.
  */
-static bool copy_text(const json_t *j, size_t min, size_t max, char *buf, size_t *out_len)
+static bool copy_text(const struct rw_member *j, size_t min, size_t max, char *buf, size_t *out_len)
 {
-    if (!json_is_string(j))
+    if (j->kind != RW_MEMBER_STRING)
         return false;
-    const char *s = json_string_value(j);
-    const size_t len = json_string_length(j);
-    if (len < min || len > max || has_control(s, len))
+    if (j->len < min || j->len > max || has_control(j->s, j->len))
         return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
+    memcpy(buf, j->s, j->len);
+    buf[j->len] = '\0';
     if (out_len)
-        *out_len = len;
+        *out_len = j->len;
     return true;
 }
 
@@ -135,33 +139,41 @@ static bool valid_owner(const char *s, size_t len)
     return at > 0 && at < len - 1;
 }
 
-/* A finite number >= 0, with -0 made +0. */
-static bool nonneg_number(const json_t *j, double *out)
+static bool is_number(const struct rw_member *j)
 {
-    if (!json_is_number(j))
+    return j->kind == RW_MEMBER_INT || j->kind == RW_MEMBER_REAL;
+}
+
+static double number_of(const struct rw_member *j)
+{
+    return j->kind == RW_MEMBER_INT ? (double)j->i : j->d;
+}
+
+/* A finite number >= 0, with -0 made +0. */
+static bool nonneg_number(const struct rw_member *j, double *out)
+{
+    if (!is_number(j))
         return false;
-    const double v = json_number_value(j);
+    const double v = number_of(j);
     if (!isfinite(v) || v < 0)
         return false;
     *out = v + 0.0;
     return true;
 }
 
-static const char *parse_ts(const json_t *j, struct rw_entry_id entry_id, int64_t *out)
+static const char *parse_ts(const struct rw_member *j, struct rw_entry_id entry_id, int64_t *out)
 {
-    if (j == NULL) {
+    if (j->kind == RW_MEMBER_ABSENT) {
         if (entry_id.ms > (uint64_t)TS_MAX)
             return "bad_ts";
         *out = (int64_t)entry_id.ms;
-    } else if (json_is_integer(j)) {
-        const json_int_t v = json_integer_value(j);
-        if (v < 0 || v > TS_MAX)
+    } else if (j->kind == RW_MEMBER_INT) {
+        if (j->i < 0 || j->i > TS_MAX)
             return "bad_ts";
-        *out = (int64_t)v;
-    } else if (json_is_string(j)) {
+        *out = j->i;
+    } else if (j->kind == RW_MEMBER_STRING) {
         int64_t ms;
-        if (!rw_parse_rfc3339(json_string_value(j), json_string_length(j), &ms) || ms < 0 ||
-            ms > TS_MAX)
+        if (!rw_parse_rfc3339(j->s, j->len, &ms) || ms < 0 || ms > TS_MAX)
             return "bad_ts";
         *out = ms;
     } else {
@@ -170,121 +182,135 @@ static const char *parse_ts(const json_t *j, struct rw_entry_id entry_id, int64_
     return NULL;
 }
 
-/*
- * The metadata keys of an `account` event: absent leaves a key alone, null
- * clears it, anything else must be valid.  Returns the first bad key's reason.
- */
-static const char *parse_meta(const json_t *root, struct rw_event *ev)
+/* One metadata key: absent leaves it alone, null clears it; else OK says whether it is valid. */
+static const char *meta_key(const struct rw_member *j, unsigned bit, bool ok, struct rw_event *ev,
+                            const char *bad)
 {
-    const json_t *j;
-
-    if ((j = json_object_get(root, "name")) != NULL) {
-        if (json_is_null(j))
-            ev->meta_null |= RW_META_NAME;
-        else if (copy_text(j, 1, RW_NAME_MAX, ev->name, NULL))
-            ev->meta_set |= RW_META_NAME;
-        else
-            return "bad_name";
+    if (j->kind == RW_MEMBER_ABSENT)
+        return NULL;
+    if (j->kind == RW_MEMBER_NULL) {
+        ev->meta_null |= bit;
+        return NULL;
     }
-    if ((j = json_object_get(root, "owner")) != NULL) {
-        if (json_is_null(j)) {
-            ev->meta_null |= RW_META_OWNER;
-        } else if (json_is_string(j) && valid_owner(json_string_value(j), json_string_length(j))) {
-            memcpy(ev->owner, json_string_value(j), json_string_length(j));
-            ev->owner[json_string_length(j)] = '\0';
-            ev->meta_set |= RW_META_OWNER;
-        } else {
-            return "bad_owner";
-        }
-    }
-    if ((j = json_object_get(root, "tier")) != NULL) {
-        if (json_is_null(j))
-            ev->meta_null |= RW_META_TIER;
-        else if (copy_text(j, 1, RW_TIER_MAX, ev->tier, NULL))
-            ev->meta_set |= RW_META_TIER;
-        else
-            return "bad_tier";
-    }
-    if ((j = json_object_get(root, "arr")) != NULL) {
-        if (json_is_null(j))
-            ev->meta_null |= RW_META_ARR;
-        else if (nonneg_number(j, &ev->arr))
-            ev->meta_set |= RW_META_ARR;
-        else
-            return "bad_arr";
-    }
-    if ((j = json_object_get(root, "seats")) != NULL) {
-        if (json_is_null(j))
-            ev->meta_null |= RW_META_SEATS;
-        else if (nonneg_number(j, &ev->seats))
-            ev->meta_set |= RW_META_SEATS;
-        else
-            return "bad_seats";
-    }
-    if ((j = json_object_get(root, "renewal_date")) != NULL) {
-        if (json_is_null(j))
-            ev->meta_null |= RW_META_RENEWAL_DATE;
-        else if (json_is_string(j) &&
-                 rw_parse_date(json_string_value(j), json_string_length(j), &ev->renewal_day))
-            ev->meta_set |= RW_META_RENEWAL_DATE;
-        else
-            return "bad_renewal_date";
-    }
+    if (!ok)
+        return bad;
+    ev->meta_set |= bit;
     return NULL;
 }
 
-/* Every check after the JSON parse, on the parsed ROOT (which the caller frees). */
-static const char *parse_root(const json_t *root, struct rw_entry_id entry_id, int64_t now_ms,
-                              bool reject_future, struct rw_event *ev)
+/* The metadata keys of an `account` event; the first bad key's reason. */
+static const char *parse_meta(const struct rw_event_members *m, struct rw_event *ev)
 {
-    const json_t *j;
+    const struct rw_member *j;
+    const char *r;
+    j = &m->v[RW_MK_NAME];
+    if ((r = meta_key(j, RW_META_NAME, copy_text(j, 1, RW_NAME_MAX, ev->name, NULL), ev,
+                      "bad_name")))
+        return r;
+    j = &m->v[RW_MK_OWNER];
+    bool owner = j->kind == RW_MEMBER_STRING && valid_owner(j->s, j->len);
+    if (owner) {
+        memcpy(ev->owner, j->s, j->len);
+        ev->owner[j->len] = '\0';
+    }
+    if ((r = meta_key(j, RW_META_OWNER, owner, ev, "bad_owner")))
+        return r;
+    j = &m->v[RW_MK_TIER];
+    if ((r = meta_key(j, RW_META_TIER, copy_text(j, 1, RW_TIER_MAX, ev->tier, NULL), ev,
+                      "bad_tier")))
+        return r;
+    j = &m->v[RW_MK_ARR];
+    if ((r = meta_key(j, RW_META_ARR, nonneg_number(j, &ev->arr), ev, "bad_arr")))
+        return r;
+    j = &m->v[RW_MK_SEATS];
+    if ((r = meta_key(j, RW_META_SEATS, nonneg_number(j, &ev->seats), ev, "bad_seats")))
+        return r;
+    j = &m->v[RW_MK_RENEWAL_DATE];
+    bool date = j->kind == RW_MEMBER_STRING && rw_parse_date(j->s, j->len, &ev->renewal_day);
+    return meta_key(j, RW_META_RENEWAL_DATE, date, ev, "bad_renewal_date");
+}
+
+/* Every check after the JSON parse, in the documented order. */
+static const char *check_members(const struct rw_event_members *m, struct rw_entry_id entry_id,
+                                 int64_t now_ms, bool reject_future, struct rw_event *ev)
+{
+    const struct rw_member *j;
     const char *reason;
 
-    if (!json_is_object(root))
+    if (!m->object)
         return "not_object";
 
-    if ((j = json_object_get(root, "account")) == NULL)
+    j = &m->v[RW_MK_ACCOUNT];
+    if (j->kind == RW_MEMBER_ABSENT)
         return "missing_account";
     if (!copy_text(j, 1, RW_ACCOUNT_MAX, ev->account, &ev->account_len))
         return "bad_account";
 
-    if ((j = json_object_get(root, "type")) == NULL)
+    j = &m->v[RW_MK_TYPE];
+    if (j->kind == RW_MEMBER_ABSENT)
         return "missing_type";
     if (!copy_text(j, 1, RW_TYPE_MAX, ev->type, &ev->type_len))
         return "bad_type";
 
-    const json_t *ts = json_object_get(root, "ts");
-    ev->has_ts = ts != NULL;
-    if ((reason = parse_ts(ts, entry_id, &ev->ts_ms)) != NULL)
+    j = &m->v[RW_MK_TS];
+    ev->has_ts = j->kind != RW_MEMBER_ABSENT;
+    if ((reason = parse_ts(j, entry_id, &ev->ts_ms)) != NULL)
         return reason;
     /* Written without now_ms + 1 day so a huge now_ms cannot overflow. */
     if (reject_future && now_ms <= INT64_MAX - RW_MS_PER_DAY && ev->ts_ms > now_ms + RW_MS_PER_DAY)
         return "future_ts";
 
-    if ((j = json_object_get(root, "value")) == NULL) {
+    j = &m->v[RW_MK_VALUE];
+    if (j->kind == RW_MEMBER_ABSENT) {
         ev->value = 1;
     } else {
-        if (!json_is_number(j) || !isfinite(json_number_value(j)))
+        if (!is_number(j) || !isfinite(number_of(j)))
             return "bad_value";
-        ev->value = json_number_value(j);
+        ev->value = number_of(j);
     }
 
     ev->is_account = ev->type_len == 7 && memcmp(ev->type, "account", 7) == 0;
     if (ev->is_account)
-        return parse_meta(root, ev);
+        return parse_meta(m, ev);
     return NULL;
 }
 
-const char *rw_event_parse(struct rw_entry_id entry_id, const char *data, size_t len,
-                           int64_t now_ms, bool reject_future, struct rw_event *out)
-{
-    bool oom;
-    json_t *root = parse_guarded(data, len, &oom);
-    if (oom)
-        return rw_event_oom_reason;
-    if (root == NULL)
-        return "invalid_json";
+const char *const rw_event_member_names[RW_MK_COUNT] = {
+    "account", "type", "ts", "value", "name", "owner", "tier", "arr", "seats", "renewal_date",
+};
 
+/* The known members of a jansson value (borrowing its strings). */
+static void members_of(const json_t *root, struct rw_event_members *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->object = json_is_object(root);
+    if (!m->object)
+        return;
+    for (int k = 0; k < RW_MK_COUNT; k++) {
+        const json_t *j = json_object_get(root, rw_event_member_names[k]);
+        struct rw_member *v = &m->v[k];
+        if (!j)
+            v->kind = RW_MEMBER_ABSENT;
+        else if (json_is_null(j))
+            v->kind = RW_MEMBER_NULL;
+        else if (json_is_string(j)) {
+            v->kind = RW_MEMBER_STRING;
+            v->s = json_string_value(j);
+            v->len = json_string_length(j);
+        } else if (json_is_integer(j)) {
+            v->kind = RW_MEMBER_INT;
+            v->i = (int64_t)json_integer_value(j);
+        } else if (json_is_real(j)) {
+            v->kind = RW_MEMBER_REAL;
+            v->d = json_real_value(j);
+        } else {
+            v->kind = RW_MEMBER_OTHER;
+        }
+    }
+}
+
+static void clear_event(struct rw_event *out)
+{
     out->account[0] = out->type[0] = '\0';
     out->account_len = out->type_len = 0;
     out->ts_ms = 0;
@@ -295,8 +321,33 @@ const char *rw_event_parse(struct rw_entry_id entry_id, const char *data, size_t
     out->name[0] = out->owner[0] = out->tier[0] = '\0';
     out->arr = out->seats = 0;
     out->renewal_day = 0;
+}
 
-    const char *reason = parse_root(root, entry_id, now_ms, reject_future, out);
+const char *rw_event_parse_jansson(struct rw_entry_id entry_id, const char *data, size_t len,
+                                   int64_t now_ms, bool reject_future, struct rw_event *out)
+{
+    bool oom;
+    json_t *root = parse_guarded(data, len, &oom);
+    if (oom)
+        return rw_event_oom_reason;
+    if (root == NULL)
+        return "invalid_json";
+    clear_event(out);
+    struct rw_event_members m;
+    members_of(root, &m);
+    const char *reason = check_members(&m, entry_id, now_ms, reject_future, out);
     json_decref(root);
     return reason;
+}
+
+const char *rw_event_parse(struct rw_entry_id entry_id, const char *data, size_t len,
+                           int64_t now_ms, bool reject_future, struct rw_event *out)
+{
+    struct rw_event_members m;
+    struct rw_event_scratch scratch;
+    if (rw_event_scan(data, len, &m, &scratch)) {
+        clear_event(out);
+        return check_members(&m, entry_id, now_ms, reject_future, out);
+    }
+    return rw_event_parse_jansson(entry_id, data, len, now_ms, reject_future, out);
 }

@@ -13,11 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "renewald/config.h"
 #include "renewald/core/account_store.h"
+#include "renewald/core/score.h"
 #include "renewald/core/timeutil.h"
-
-#define NSLOTS      6
-#define FINGERPRINT 1234u
 
 static void check(int ok)
 {
@@ -25,15 +24,44 @@ static void check(int ok)
         abort();
 }
 
+/* A scorer of three signals (rate, mean, recency): 4 slots, named by fingerprint. */
+static const struct rw_scorer *scorer(void)
+{
+    static struct rw_scorer *sc;
+    static struct rw_config cfg;
+    if (sc)
+        return sc;
+    static const struct {
+        const char *name;
+        enum rw_aggregate agg;
+    } sigs[] = {{"logins", RW_AGG_RATE}, {"csat", RW_AGG_MEAN}, {"seen", RW_AGG_RECENCY}};
+    cfg.nsignals = 3;
+    for (int i = 0; i < 3; i++) {
+        struct rw_signal_conf *c = &cfg.signals[i];
+        strcpy(c->name, sigs[i].name);
+        strcpy(c->types[0], sigs[i].name);
+        c->ntypes = 1;
+        c->aggregate = sigs[i].agg;
+        c->half_life_ms = 7 * RW_MS_PER_DAY;
+        c->low = 0;
+        c->high = 1;
+        c->weight = 1;
+    }
+    sc = rw_scorer_new(&cfg);
+    check(sc != NULL);
+    return sc;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The API's and the worklist's use of a decoded account. */
-static void use(const struct rw_store *st, const struct rw_account *a)
+/* What the API does with a decoded account: format its times and dates. */
+static void use(const struct rw_account *a)
 {
     char date[RW_DATE_MAX], time[RW_RFC3339_MAX];
     rw_format_date(a->renewal_day, date);
     check(strlen(date) == RW_DATE_MAX - 1);
-    const int64_t times[] = {a->first_seen_ms, a->last_event_ms, a->ref_ms, a->below_since_ms};
+    const int64_t times[] = {a->first_seen_ms,    a->last_event_ms,  a->ref_ms,
+                             a->below_healthy_ms, a->below_watch_ms, rw_account_snoozed_until(a)};
     for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
         rw_format_rfc3339(times[i], time);
         check(strlen(time) < RW_RFC3339_MAX);
@@ -42,11 +70,6 @@ static void use(const struct rw_store *st, const struct rw_account *a)
     for (size_t i = 0; i < sizeof nows / sizeof nows[0]; i++) {
         int32_t d = rw_account_days_to_renewal(a, nows[i]);
         check((d == INT32_MIN) == (a->renewal_day == RW_NO_DAY));
-        struct rw_account *out[2];
-        size_t n = rw_store_worklist(st, 0, -1, nows[i], out, 2);
-        check(n == 1 && out[0] == a);
-        n = rw_store_worklist(st, 1u << a->band, 30, nows[i], out, 2);
-        check(n == (d >= 0 && d <= 30 ? 1u : 0u));
     }
     if (a->name)
         check(strlen(a->name) <= RW_NAME_MAX);
@@ -54,6 +77,10 @@ static void use(const struct rw_store *st, const struct rw_account *a)
         check(strlen(a->owner) <= RW_OWNER_MAX);
     if (a->tier)
         check(strlen(a->tier) <= RW_TIER_MAX);
+    if (a->ext) {
+        check(!a->ext->snooze_reason || strlen(a->ext->snooze_reason) <= RW_SNOOZE_TEXT_MAX);
+        check(!a->ext->snoozed_by || strlen(a->ext->snoozed_by) <= RW_SNOOZE_TEXT_MAX);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -70,9 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(id, data + 1, id_len);
     memcpy(rec, data + 1 + id_len, len);
 
-    struct rw_store *st = rw_store_new(NSLOTS);
-    bool reset = false;
-    struct rw_account *a = rw_account_decode(st, id, id_len, rec, len, FINGERPRINT, &reset);
+    const struct rw_scorer *sc = scorer();
+    struct rw_store *st = rw_store_new(rw_scorer_nslots(sc));
+    int reset = 0;
+    struct rw_account *a = rw_account_decode(st, sc, id, id_len, rec, len, &reset);
     if (!a) {
         check(rw_store_count(st) == 0);
         goto out;
@@ -83,23 +111,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(a->band < RW_BAND_COUNT && a->notified_band < RW_BAND_COUNT);
     check(!isinf(a->arr) && !isinf(a->seats));
     check(isnan(a->score) || (a->score >= 0 && a->score <= 100));
-    use(st, a);
+    check(reset >= 0 && reset <= rw_scorer_nsignals(sc));
+    use(a);
 
-    uint8_t buf[RW_ACCOUNT_RECORD_MAX];
-    size_t n = rw_account_encode(st, a, FINGERPRINT, NULL, 0);
+    uint8_t buf[RW_ACCOUNT_RECORD_MAX], again[RW_ACCOUNT_RECORD_MAX];
+    size_t n = rw_account_encode(sc, a, NULL, 0);
     check(n <= sizeof buf);
     /* A short buffer is left untouched. */
     memset(buf, 0xee, sizeof buf);
-    check(rw_account_encode(st, a, FINGERPRINT, buf, n - 1) == n);
+    check(rw_account_encode(sc, a, buf, n - 1) == n);
     for (size_t i = 0; i < n; i++)
         check(buf[i] == 0xee);
-    check(rw_account_encode(st, a, FINGERPRINT, buf, sizeof buf) == n);
-    if (!reset)
-        check(n == len && memcmp(buf, rec, len) == 0);
-    /* A record the daemon wrote always reads back, onto the same account. */
-    bool reset2 = true;
-    check(rw_account_decode(st, id, id_len, buf, n, FINGERPRINT, &reset2) == a);
-    check(!reset2 && rw_store_count(st) == 1);
+    check(rw_account_encode(sc, a, buf, sizeof buf) == n);
+    /* A record the daemon wrote always reads back, onto the same account, and
+     * writes out the same bytes again. */
+    int reset2 = -1;
+    check(rw_account_decode(st, sc, id, id_len, buf, n, &reset2) == a);
+    check(reset2 == 0 && rw_store_count(st) == 1);
+    check(rw_account_encode(sc, a, again, sizeof again) == n && memcmp(again, buf, n) == 0);
 out:
     rw_store_free(st);
     free(rec);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renewald/api.h"
+#include "renewald/core/worklist.h"
 
 static void check(int ok)
 {
@@ -30,10 +30,13 @@ static void parse_query(const char *query, size_t errcap)
         return;
     memset(err, 0x7f, errcap);
     struct rw_worklist_query q;
-    if (rw_api_parse_worklist_query(query, &q, err, errcap)) {
+    if (rw_worklist_parse(query, &q, err, errcap)) {
         check((q.bands & ~((1u << RW_BAND_COUNT) - 1)) == 0);
         check(q.within_days >= -1 && q.within_days <= 36500);
-        check(q.limit >= 1 && q.limit <= 10000);
+        check(q.limit >= 1 && q.limit <= RW_WORKLIST_MAX);
+        check(q.snoozed >= -1 && q.snoozed <= 1);
+        check(!q.owner || strlen(q.owner) <= strlen(query));
+        rw_worklist_query_free(&q);
     } else if (errcap > 0) {
         check(memchr(err, '\0', errcap) != NULL);
         check(errcap == 1 || err[0] != '\0');

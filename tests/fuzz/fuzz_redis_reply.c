@@ -1,7 +1,7 @@
 /*
  * fuzz_redis_reply.c - Redis replies, any RESP bytes, through hiredis' reply
- * reader and into the daemon's pure reply handler: rw_batch_from_reply (the
- * XREADGROUP reply to a struct rw_batch), then every entry of the batch is
+ * reader and into the daemon's pure reply handler: rw_reader_take_reply (the
+ * XREADGROUP reply into the stream merge), then every entry taken is
  * walked and its `event` field parsed as the pipeline would.
  *
  * The input is what a Redis server sends: it is fed to one hiredis reader and
@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "renewald/core/event.h"
+#include "renewald/core/merge.h"
 #include "renewald/stream_reader.h"
 
 #define MAX_ARRAY_ELEMENTS (1 << 20)
@@ -74,48 +75,53 @@ static unsigned touch(const char *s, size_t len)
     return sum;
 }
 
-static void walk(const struct rw_batch *b, const struct rw_config *cfg)
+static void walk(struct rw_merge *m, const struct rw_config *cfg)
 {
     volatile unsigned sum = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        const struct rw_entry *e = &b->entries[i];
+    struct rw_merge_item *e;
+    while ((e = rw_merge_peek(m)) != NULL) {
         check(e->stream >= 0 && e->stream < cfg->nstreams);
-        check(e->id_str != NULL);
+        check(e->id_str != NULL && e->id_str[e->id_len] == '\0');
         sum += touch(e->id_str, e->id_len);
-        if (!e->bad_id)
-            check(b->newest_id_ms >= (int64_t)e->id.ms);
-        if (i > 0 && cfg->nstreams > 1) /* merged by id */
-            check(rw_entry_id_cmp(b->entries[i - 1].id, e->id) <= 0);
-        if (!e->event)
-            continue;
-        sum += touch(e->event, e->event_len);
-        if (e->bad_id)
-            continue;
-        struct rw_event ev;
-        const char *reason = rw_event_parse(e->id, e->event, e->event_len, 0, false, &ev);
-        if (!reason)
-            sum += touch(ev.account, ev.account_len);
+        if (e->raw) {
+            sum += touch(e->raw, e->raw_len);
+            if (!e->bad_id) {
+                struct rw_event ev;
+                const char *reason = rw_event_parse(e->id, e->raw, e->raw_len, 0, false, &ev);
+                if (!reason)
+                    sum += touch(ev.account, ev.account_len);
+            }
+        }
+        rw_merge_pop(m);
     }
     (void)sum;
 }
 
-static void handle(const redisReply *reply, struct rw_batch *b)
+static void handle(const redisReply *reply)
 {
     static const struct {
         struct rw_config **cfg;
         int batch;
-    } cases[] = {{&two_streams, 1000}, {&one_stream, 1000}, {&two_streams, 1}};
+        bool blocked;
+    } cases[] = {{&two_streams, 1000, false}, {&one_stream, 1000, true}, {&two_streams, 1, false}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct rw_config *cfg = *cases[i].cfg;
-        if (rw_batch_from_reply(reply, cfg, cases[i].batch, b)) {
+        struct rw_merge *m = rw_merge_new(cfg->nstreams);
+        struct rw_read_result res;
+        uint32_t all = (1u << cfg->nstreams) - 1;
+        if (rw_reader_take_reply(reply, cfg, all, 0, cases[i].blocked, cases[i].batch, 1, m, NULL,
+                                 NULL, &res)) {
             if (reply->type == REDIS_REPLY_NIL)
-                check(b->n == 0);
+                check(rw_merge_queued_all(m) == 0);
             else
                 check(reply->type == REDIS_REPLY_ARRAY);
-            walk(b, cfg);
+            for (int s = 0; s < cfg->nstreams; s++)
+                rw_merge_set_drained(m, s, true, 1); /* take everything */
+            walk(m, cfg);
         } else {
-            check(b->n == 0);
+            check(rw_merge_queued_all(m) == 0);
         }
+        rw_merge_free(m);
     }
     /* What on_read logs for an error reply. */
     if (reply->type == REDIS_REPLY_ERROR || reply->type == REDIS_REPLY_STATUS)
@@ -137,15 +143,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         redisReaderFree(reader);
         return 0;
     }
-    struct rw_batch b = {0};
     for (;;) {
         void *reply = NULL;
         if (redisReaderGetReply(reader, &reply) != REDIS_OK || !reply)
             break;
-        handle(reply, &b);
+        handle(reply);
         freeReplyObject(reply);
     }
-    rw_batch_free(&b);
     redisReaderFree(reader);
     return 0;
 }

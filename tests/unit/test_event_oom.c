@@ -4,6 +4,8 @@
  *
  * jansson's allocator is replaced by one that fails the Nth allocation (or the
  * Nth and every later one), for N = 1, 2, ... until a parse never reaches N.
+ * The jansson reader is what allocates; the scanner of flat events allocates
+ * nothing (checked too).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,7 +129,7 @@ static void sweep(const char *s, void (*check)(const struct rw_event *), bool st
     for (n = 1; n < 10000; n++) {
         struct rw_event ev;
         arm(n, sticky);
-        const char *r = rw_event_parse(entry_id, s, strlen(s), NOW, true, &ev);
+        const char *r = rw_event_parse_jansson(entry_id, s, strlen(s), NOW, true, &ev);
         const bool hit = fa.failed > 0;
 
         json_malloc_t m;
@@ -150,6 +152,23 @@ static void sweep(const char *s, void (*check)(const struct rw_event *), bool st
         }
     }
     assert_true(n > 1); /* the parse allocates: at least one failure was injected */
+    arm(0, false);
+}
+
+/* The scanner reads flat events without a single allocation. */
+static void test_scanner_allocates_nothing(void **state)
+{
+    (void)state;
+    const char *flat[] = {account_event,
+                          "{\"account\":\"a\\u00e9\",\"type\":\"login\",\"ts\":1795168000000,"
+                          "\"value\":2.5e0,\"source\":\"web\",\"ok\":true,\"n\":null}"};
+    for (size_t i = 0; i < 2; i++) {
+        struct rw_event ev;
+        arm(1, true); /* every allocation would fail */
+        const char *r = rw_event_parse(entry_id, flat[i], strlen(flat[i]), NOW, true, &ev);
+        assert_int_equal(fa.calls, 0);
+        assert_null(r);
+    }
     arm(0, false);
 }
 
@@ -220,6 +239,7 @@ static void test_not_a_dead_letter_reason(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_scanner_allocates_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plain_nth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plain_from_nth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_nth, setup, teardown),

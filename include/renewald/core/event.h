@@ -56,6 +56,11 @@ struct rw_event {
 const char *rw_event_parse(struct rw_entry_id entry_id, const char *data, size_t len,
                            int64_t now_ms, bool reject_future, struct rw_event *out) RW_NODISCARD;
 
+/* The same with jansson alone (the scanner's reference, for tests and fuzzing). */
+const char *rw_event_parse_jansson(struct rw_entry_id entry_id, const char *data, size_t len,
+                                   int64_t now_ms, bool reject_future,
+                                   struct rw_event *out) RW_NODISCARD;
+
 /* "out_of_memory": compare the result by pointer.  Not in rw_event_reasons. */
 extern const char rw_event_oom_reason[];
 
