@@ -29,6 +29,7 @@
 #define RETRY_MIN_MS            100
 #define RETRY_MAX_MS            1000  /* a fixed cause is noticed within a second */
 #define REFRESH_SLICE           20000 /* stored scores refreshed per idle loop turn */
+#define REFRESH_EVERY_MS        1000  /* a new refresh pass at most this often */
 
 enum phase { PH_CONNECTING = 0, PH_STANDBY, PH_LOADING, PH_ACTIVE, PH_STOPPING };
 static const char *const phase_names[] = {"connecting", "standby", "loading", "active", "stopping"};
@@ -61,6 +62,7 @@ struct renewald {
     int64_t retry_ms;  /* backoff before the next attempt after a failure; 0 = none */
     bool waiting;      /* in that backoff */
     double sweep_cpu_s;
+    int64_t refresh_mono_ms; /* when the last score refresh pass began */
 
     struct event *sig_term, *sig_int, *sig_hup;
     struct event *housekeeping, *work, *retry, *stop_timer;
@@ -378,10 +380,16 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     }
     if (rw_commit_in_flight(d->commit) < RW_COMMITS_IN_FLIGHT)
         rw_reader_kick(d->reader, rw_merge_would_empty(d->merge));
-    /* Idle: bring the worklist's stored scores to now (to the sweep interval
-     * under the wall clock, where now never stops moving). */
-    int64_t age = d->cfg->clock == RW_CLOCK_WALL ? d->cfg->sweep_interval_ms : 0;
-    if (!rw_engine_refresh(d->engine, REFRESH_SLICE, age))
+    /* Idle at the end of every stream: bring the worklist's stored scores to
+     * now, a slice per loop turn, a new pass at most once a second. */
+    if (!rw_reader_waiting(d->reader))
+        return;
+    int64_t mono = rw_mono_ms();
+    bool start = rw_engine_refreshed_at(d->engine) != rw_engine_now(d->engine) &&
+                 mono - d->refresh_mono_ms >= REFRESH_EVERY_MS;
+    if (start)
+        d->refresh_mono_ms = mono;
+    if (!rw_engine_refresh(d->engine, REFRESH_SLICE, start))
         schedule_work(d);
 }
 

@@ -78,6 +78,11 @@ bool rw_reader_busy(const struct rw_reader *r)
     return r->busy;
 }
 
+bool rw_reader_waiting(const struct rw_reader *r)
+{
+    return r->busy && r->blocking;
+}
+
 int64_t rw_reader_lag_ms(const struct rw_reader *r, int stream, int64_t now_ms)
 {
     if (stream < 0 || stream >= RW_MAX_STREAMS || r->at_end[stream] || r->newest_ms[stream] == 0)

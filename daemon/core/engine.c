@@ -35,6 +35,8 @@ struct rw_engine {
     size_t cursor;            /* full: next ordinal; else: next index in work */
     struct rw_account **work; /* due pass: the accounts to evaluate, by ordinal */
     size_t nwork, workcap;
+    uint64_t *bits; /* scratch of order_work: a bit per ordinal */
+    size_t bitcap;
     uint32_t hist_from; /* full pass: first ordinal not yet reported */
 
     /* Accounts evaluated by events since the last sweep (due time stale). */
@@ -110,6 +112,8 @@ static void heap_remove(struct rw_engine *e, struct rw_account *a)
 /* Files A under DUE (INT64_MAX: never, out of the heap). */
 static void set_due(struct rw_engine *e, struct rw_account *a, int64_t due)
 {
+    if (a->due_ms == due && (a->heap_pos != UINT32_MAX || due == INT64_MAX))
+        return; /* already there */
     heap_remove(e, a);
     a->due_ms = due;
     if (due == INT64_MAX)
@@ -177,6 +181,7 @@ void rw_engine_free(struct rw_engine *e)
     rw_history_free(e->hist);
     rw_jsonw_free(&e->jw);
     free(e->work);
+    free(e->bits);
     free(e->stale);
     free(e->heap);
     free(e);
@@ -436,8 +441,11 @@ static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct 
 {
     int64_t now = e->now_ms;
     e->stats.due_computations++;
-    /* Look a week ahead at most: an account due then is looked at again. */
-    int64_t horizon = next_grid(e, now + DUE_HORIZON_MS - e->grid_ms);
+    /* Look about a week ahead at most (to a UTC midnight, so that an account
+     * looked at again the same day gets the same horizon and keeps its place in
+     * the due heap): an account due then is looked at again. */
+    int64_t horizon = ((int64_t)rw_day_of_ms(now) + 1) * RW_MS_PER_DAY + DUE_HORIZON_MS;
+    horizon = next_grid(e, horizon - e->grid_ms);
     int64_t due = horizon;
     if (rw_band_onboarding(&e->bc, a->first_seen_ms, now)) {
         if (a->first_seen_ms != RW_NO_TIME && a->first_seen_ms < INT64_MAX - e->bc.min_history_ms)
@@ -455,11 +463,32 @@ static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct 
 
 /* ---- sweeps ---- */
 
-static int ordinal_cmp(const void *pa, const void *pb)
+/* Puts the work list in ordinal order: a bit per ordinal, then one walk over the
+ * words (cheaper than sorting pointers, and the order is the canonical one). */
+static void order_work(struct rw_engine *e)
 {
-    const struct rw_account *a = *(struct rw_account *const *)pa;
-    const struct rw_account *b = *(struct rw_account *const *)pb;
-    return (a->ordinal > b->ordinal) - (a->ordinal < b->ordinal);
+    if (e->nwork < 2)
+        return;
+    size_t words = (rw_store_ordinal_end(e->st) + 63) / 64;
+    if (words > e->bitcap) {
+        e->bits = rw_xrealloc(e->bits, words * sizeof(*e->bits));
+        e->bitcap = words;
+    }
+    memset(e->bits, 0, words * sizeof(*e->bits));
+    for (size_t i = 0; i < e->nwork; i++) {
+        uint32_t o = e->work[i]->ordinal;
+        e->bits[o / 64] |= UINT64_C(1) << (o % 64);
+    }
+    size_t k = 0;
+    for (size_t w = 0; w < words; w++) {
+        uint64_t b = e->bits[w];
+        while (b) {
+            uint32_t o = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
+            b &= b - 1;
+            e->work[k++] = rw_store_by_ordinal(e->st, o);
+        }
+    }
+    e->nwork = k; /* duplicates, if any, went with the bits */
 }
 
 static void work_push(struct rw_engine *e, struct rw_account *a)
@@ -507,7 +536,7 @@ static void start_sweep(struct rw_engine *e, int64_t t, int64_t target, bool ful
     }
     stale_clear(e);
     if (e->nwork > 1)
-        qsort(e->work, e->nwork, sizeof(*e->work), ordinal_cmp);
+        order_work(e);
 }
 
 /* May A's state change at the sweep in progress?  (Touched since the last
@@ -591,6 +620,13 @@ bool rw_engine_work(struct rw_engine *e, size_t budget)
             return false;
     } else {
         while (e->cursor < e->nwork && done < budget) {
+            /* Accounts of a due pass lie all over the heap: fetch a few ahead. */
+            if (e->cursor + 4 < e->nwork) {
+                const char *next = (const char *)e->work[e->cursor + 4];
+                __builtin_prefetch(next);
+                __builtin_prefetch(next + 64);
+                __builtin_prefetch(next + 128);
+            }
             sweep_one(e, e->work[e->cursor++]);
             done++;
         }
@@ -701,13 +737,13 @@ void rw_engine_apply(struct rw_engine *e, const struct rw_event *ev, int64_t agg
     mark_stale(e, a);
 }
 
-bool rw_engine_refresh(struct rw_engine *e, size_t budget, int64_t max_age_ms)
+bool rw_engine_refresh(struct rw_engine *e, size_t budget, bool start)
 {
     int64_t now = e->now_ms;
     if (now == RW_NO_TIME || e->sweep_ms != RW_NO_TIME)
-        return true;
+        return e->refresh_at == RW_NO_TIME;
     if (e->refresh_at == RW_NO_TIME) {
-        if (e->refreshed_at != RW_NO_TIME && now - e->refreshed_at <= max_age_ms)
+        if (!start)
             return true;
         e->refresh_at = now;
         e->refresh_cursor = 0;
@@ -727,7 +763,12 @@ bool rw_engine_refresh(struct rw_engine *e, size_t budget, int64_t max_age_ms)
         return false;
     e->refreshed_at = e->refresh_at;
     e->refresh_at = RW_NO_TIME;
-    return now - e->refreshed_at <= max_age_ms;
+    return true;
+}
+
+int64_t rw_engine_refreshed_at(const struct rw_engine *e)
+{
+    return e->refreshed_at;
 }
 
 void rw_engine_touch(struct rw_engine *e, struct rw_account *a)

@@ -259,6 +259,16 @@ static bool number(struct scan *sc, struct rw_member *v)
             sc->p++;
     }
     size_t n = (size_t)(sc->p - start);
+    if (!real && n <= 18) { /* fits in int64 whatever the digits: no strtoll needed */
+        const unsigned char *q = start;
+        bool neg = *q == '-';
+        int64_t x = 0;
+        for (q += neg; q < sc->p; q++)
+            x = x * 10 + (*q - '0');
+        v->kind = RW_MEMBER_INT;
+        v->i = neg ? -x : x;
+        return true;
+    }
     if (n >= MAX_NUMBER)
         return false;
     char buf[MAX_NUMBER];
@@ -292,8 +302,11 @@ static bool literal(struct scan *sc, const char *word, size_t n)
 
 static int known_key(const char *k, size_t n)
 {
+    static const unsigned char lens[RW_MK_COUNT] = {7, 4, 2, 5, 4, 5, 4, 3, 5, 12};
+    if (n < 2 || n > 12)
+        return -1;
     for (int i = 0; i < RW_MK_COUNT; i++)
-        if (strlen(rw_event_member_names[i]) == n && memcmp(rw_event_member_names[i], k, n) == 0)
+        if (lens[i] == n && memcmp(rw_event_member_names[i], k, n) == 0)
             return i;
     return -1;
 }

@@ -45,6 +45,8 @@ void rw_reader_stop(struct rw_reader *r);
  */
 void rw_reader_kick(struct rw_reader *r, uint32_t want);
 bool rw_reader_busy(const struct rw_reader *r);
+/* A read is waiting in Redis at the end of every stream (nothing to do meanwhile). */
+bool rw_reader_waiting(const struct rw_reader *r);
 /* Age in ms of the newest entry STREAM returned (by its id) at the wall time NOW,
  * 0 when it is read to its end. */
 int64_t rw_reader_lag_ms(const struct rw_reader *r, int stream, int64_t now_ms);

@@ -314,7 +314,7 @@ static void make_book(struct book *b, int nacct, int days, uint64_t seed)
 /* Every account's record, in ordinal order, after bringing stored scores to now. */
 static char *snapshot(struct world *w, size_t *len)
 {
-    rw_engine_refresh(w->e, SIZE_MAX, 0);
+    rw_engine_refresh(w->e, SIZE_MAX, true);
     size_t cap = 1 << 20, n = 0;
     char *out = malloc(cap);
     assert_non_null(out);

@@ -110,12 +110,15 @@ void rw_engine_apply(struct rw_engine *e, const struct rw_event *ev, int64_t agg
 void rw_engine_end_catch_up(struct rw_engine *e, int64_t wall_ms);
 
 /*
- * Brings the stored scores that order the worklist (rw_account.score) to now,
- * at most BUDGET accounts per call, when idle: no state changes, only the
- * displayed score.  Returns true when every stored score is from a pass that
- * began at most MAX_AGE_MS before now (0: at now).
+ * Brings the stored scores that order the worklist (rw_account.score) to now:
+ * no state changes, only the displayed score.  A pass walks every account, at
+ * most BUDGET per call, each evaluated at the now of that call; START begins a
+ * new pass when none is in progress (the driver decides how often: when idle).
+ * Returns true when no pass is in progress after the call.
  */
-bool rw_engine_refresh(struct rw_engine *e, size_t budget, int64_t max_age_ms);
+bool rw_engine_refresh(struct rw_engine *e, size_t budget, bool start);
+/* The now at which the last complete refresh pass began (RW_NO_TIME before any). */
+int64_t rw_engine_refreshed_at(const struct rw_engine *e);
 
 /* Evaluates A at now (its snooze changed, say); the engine is not busy. */
 void rw_engine_touch(struct rw_engine *e, struct rw_account *a);
