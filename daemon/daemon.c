@@ -59,6 +59,8 @@ struct renewald {
     enum phase phase;
     char host[64];
     char trouble[300]; /* why the daemon is not working, for /healthz; "" when it is */
+    bool unproven;     /* active again after a failure, nothing landed yet: still trouble */
+    bool locked;       /* holds the instance lock: may take over its own lease */
     int64_t retry_ms;  /* backoff before the next attempt after a failure; 0 = none */
     bool waiting;      /* in that backoff */
     double sweep_cpu_s;
@@ -254,7 +256,9 @@ static void on_load_done(void *arg, bool ok, const char *why, const char *redis_
     d->applied = r->applied;
     rw_engine_restore(d->engine, &r->clock);
     d->phase = PH_ACTIVE;
-    d->trouble[0] = '\0';
+    /* After a failure, healthy only once a commit lands (or there is nothing
+     * to commit): the cause may still be there. */
+    d->unproven = d->trouble[0] != '\0';
     rw_info("active accounts=%zu group=%s consumer=%s", rw_store_count(d->store), d->cfg->group,
             d->cfg->consumer);
     rw_ingest_start(d->ingest, d->engine, &d->applied);
@@ -303,6 +307,16 @@ static void on_history(void *arg, int32_t day, uint32_t from, uint32_t to)
 
 /* ---- commits ---- */
 
+/* Work lands again after a failure. */
+static void proven(struct renewald *d)
+{
+    if (!d->unproven)
+        return;
+    d->unproven = false;
+    d->trouble[0] = '\0';
+    rw_info("working again after the failure");
+}
+
 static void on_landed(void *arg, uint64_t seq, const struct rw_counts *counts,
                       const struct rw_job_list *jobs)
 {
@@ -314,6 +328,7 @@ static void on_landed(void *arg, uint64_t seq, const struct rw_counts *counts,
         rw_outbox_add(d->outbox, jobs->ids[i], jobs->id_lens[i], jobs->texts[i],
                       jobs->text_lens[i]);
     d->retry_ms = 0; /* progress: the next failure starts the backoff over */
+    proven(d);
     schedule_work(d);
 }
 
@@ -384,6 +399,8 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
      * now, a slice per loop turn, a new pass at most once a second. */
     if (!rw_reader_waiting(d->reader))
         return;
+    if (rw_commit_in_flight(d->commit) == 0)
+        proven(d); /* read to the end, everything landed */
     int64_t mono = rw_mono_ms();
     bool start = rw_engine_refreshed_at(d->engine) != rw_engine_now(d->engine) &&
                  mono - d->refresh_mono_ms >= REFRESH_EVERY_MS;
@@ -567,7 +584,7 @@ static void api_state(void *arg, struct rw_api_state *out)
     out->history = ready ? rw_engine_history(d->engine) : NULL;
     int64_t now = ready ? rw_engine_now(d->engine) : RW_NO_TIME;
     out->now_ms = now != RW_NO_TIME ? now : rw_wall_ms();
-    if (d->phase == PH_ACTIVE && d->metrics.redis_up)
+    if (d->phase == PH_ACTIVE && d->metrics.redis_up && !d->unproven)
         out->unhealthy = NULL;
     else if (d->phase == PH_STANDBY)
         out->unhealthy = "standby";
@@ -619,7 +636,9 @@ static struct event *add_signal(struct renewald *d, int sig)
     return ev;
 }
 
-/* The instance lock proves a same-host predecessor with this consumer dead (SPEC §8). */
+/* The instance lock proves a same-host predecessor with this consumer dead (SPEC §8).
+ * Taken before anything else (the HTTP port, say), so that a second process
+ * names the first.  Sets D->locked when held. */
 static bool lock_instance(struct renewald *d)
 {
     const struct rw_config *cfg = d->cfg;
@@ -641,7 +660,7 @@ static bool lock_instance(struct renewald *d)
                 path);
         return true;
     }
-    rw_lease_allow_takeover(d->lease, true); /* fd stays open (and locked) until exit */
+    d->locked = true; /* fd stays open (and locked) until exit */
     return true;
 }
 
@@ -729,10 +748,11 @@ int rw_daemon_run(const char *config_path, struct rw_config *cfg)
     d->sig_term = add_signal(d, SIGTERM);
     d->sig_int = add_signal(d, SIGINT);
     d->sig_hup = add_signal(d, SIGHUP);
-    if (!build(d) || !lock_instance(d)) {
+    if (!lock_instance(d) || !build(d)) {
         teardown(d);
         return 1;
     }
+    rw_lease_allow_takeover(d->lease, d->locked);
     rw_info("renewald %s starting config=%s streams=%d signals=%d sinks=%d", RENEWALD_VERSION,
             config_path, cfg->nstreams, cfg->nsignals, cfg->nsinks);
     /* Ready once the loop runs: standby and reconnecting are states of a running service. */
