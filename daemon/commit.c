@@ -1,4 +1,5 @@
-/* commit.c - one checked Lua script per batch: fences, then every write, sequence last. */
+/* commit.c - the changelog commit: staged blobs, then one checked script (fences,
+ * then every write, sequence last), acknowledgements once it landed. */
 #include "renewald/commit.h"
 
 #include <stdio.h>
@@ -6,95 +7,14 @@
 #include <string.h>
 
 #include "renewald/core/account_store.h"
+#include "renewald/core/changelog.h"
 #include "renewald/core/jsonw.h"
 #include "renewald/core/timeutil.h"
 #include "renewald/log.h"
 
-/*
- * KEYS: lease, meta, state, applied, dead, alerts, outbox, the NSTREAMS
- * streams, then history keys.  ARGV: token, expected seq, group, keep,
- * nstreams, then sections each led by a count, in the order they are written:
- * dead letters (stream, id, reason, event), alerts, job pairs, history writes
- * (KEYS index, offset, bytes), history drops (KEYS index), account pairs, ack
- * groups (KEYS index, count, ids...), applied pairs, meta pairs (seq last).
- */
-const char rw_commit_script[] =
-    "#!lua\n"
-    "local lease, meta, state, applied = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n"
-    "local dead, alerts, outbox = KEYS[5], KEYS[6], KEYS[7]\n"
-    "local token, expected, group, keep = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
-    "local nstreams = tonumber(ARGV[5])\n"
-    /* 1. Everything that can refuse, before the first write. */
-    "if redis.call('GET', lease) ~= token then\n"
-    "  return redis.error_reply('FENCED lease not held') end\n"
-    "local seq = redis.call('HGET', meta, 'seq') or '0'\n"
-    "if seq ~= expected then\n"
-    "  return redis.error_reply('FENCED commit sequence is ' .. seq .. ', expected ' .. expected)\n"
-    "end\n"
-    "local function bad_type(key, want)\n"
-    "  local t = redis.call('TYPE', key)['ok']\n"
-    "  if t ~= 'none' and t ~= want then\n"
-    "    return 'WRONGTYPE ' .. key .. ' holds a ' .. t .. ', not a ' .. want end\n"
-    "end\n"
-    "local function may(...)\n"
-    "  if not redis.acl_check_cmd then return nil end\n"
-    "  if not redis.acl_check_cmd(...) then\n"
-    "    local a = {...}\n"
-    "    return 'NOPERM this user may not run ' .. a[1] .. ' on ' .. a[2] end\n"
-    "end\n"
-    "local err = bad_type(state, 'hash') or bad_type(applied, 'hash') or\n"
-    "  bad_type(outbox, 'hash') or bad_type(dead, 'stream') or bad_type(alerts, 'stream') or\n"
-    "  may('HSET', meta, 'f', 'v') or may('HSET', state, 'f', 'v') or\n"
-    "  may('HSET', applied, 'f', 'v') or may('HSET', outbox, 'f', 'v') or\n"
-    "  may('XADD', dead, 'MAXLEN', '~', '1', '*', 'f', 'v') or\n"
-    "  may('XADD', alerts, 'MAXLEN', '~', '1', '*', 'f', 'v')\n"
-    "for s = 8, 7 + nstreams do\n"
-    "  err = err or bad_type(KEYS[s], 'stream') or may('XACK', KEYS[s], group, '0-1')\n"
-    "end\n"
-    "for h = 8 + nstreams, #KEYS do\n"
-    "  err = err or bad_type(KEYS[h], 'string') or may('SETRANGE', KEYS[h], '0', 'v') or\n"
-    "    may('DEL', KEYS[h])\n"
-    "end\n"
-    "if err then return redis.error_reply(err) end\n"
-    /* 2. The writes: alerts and what records them first, the sequence last. */
-    "local i = 6\n"
-    "local function count() local n = tonumber(ARGV[i]); i = i + 1; return n end\n"
-    "local function hset(key, n)\n"
-    "  local done = 0\n"
-    "  while done < n do\n"
-    "    local m = math.min(n - done, 200)\n"
-    "    redis.call('HSET', key, unpack(ARGV, i, i + 2 * m - 1))\n"
-    "    i = i + 2 * m; done = done + m\n"
-    "  end\n"
-    "end\n"
-    "for k = 1, count() do\n"
-    "  redis.call('XADD', dead, 'MAXLEN', '~', keep, '*', 'stream', ARGV[i], 'id', ARGV[i + 1],\n"
-    "             'reason', ARGV[i + 2], 'event', ARGV[i + 3])\n"
-    "  i = i + 4\n"
-    "end\n"
-    "for k = 1, count() do\n"
-    "  redis.call('XADD', alerts, 'MAXLEN', '~', keep, '*', 'alert', ARGV[i]); i = i + 1\n"
-    "end\n"
-    "hset(outbox, count())\n"
-    "for k = 1, count() do\n"
-    "  redis.call('SETRANGE', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]); i = i + 3\n"
-    "end\n"
-    "for k = 1, count() do redis.call('DEL', KEYS[tonumber(ARGV[i])]); i = i + 1 end\n"
-    "hset(state, count())\n"
-    "for g = 1, count() do\n"
-    "  local key = KEYS[tonumber(ARGV[i])]; local n = tonumber(ARGV[i + 1]); i = i + 2\n"
-    "  local done = 0\n"
-    "  while done < n do\n"
-    "    local m = math.min(n - done, 400)\n"
-    "    redis.call('XACK', key, group, unpack(ARGV, i, i + m - 1))\n"
-    "    i = i + m; done = done + m\n"
-    "  end\n"
-    "end\n"
-    "hset(applied, count())\n"
-    "hset(meta, count())\n"
-    "return 1\n";
-
-#define FIXED_KEYS 7
+#define FIXED_KEYS   7
+#define STAGE_TTL_MS "600000" /* a staged blob the script never moved expires */
+#define DELETES_MAX  256      /* log entries deleted per commit */
 
 /* A growable list of byte strings kept in one arena (offsets survive reallocs). */
 struct strlist {
@@ -160,9 +80,18 @@ struct flight {
     struct flight *next;
     struct rw_commit *c;
     uint64_t seq;
-    struct strlist jobs; /* id, text pairs for the outbox */
+    struct strlist jobs;                 /* id, text pairs for the outbox */
+    struct strlist acks[RW_MAX_STREAMS]; /* acknowledged once the write landed */
     struct rw_counts counts;
 };
+
+static void flight_free(struct flight *f)
+{
+    sl_free(&f->jobs);
+    for (int s = 0; s < RW_MAX_STREAMS; s++)
+        sl_free(&f->acks[s]);
+    free(f);
+}
 
 struct rw_commit {
     struct rw_cmd_sink sink;
@@ -195,6 +124,17 @@ struct rw_commit {
     size_t *argvlen;
     size_t argcap;
     struct rw_jsonw jw;
+    /* The changelog: this write's log entry, the chunks it rewrites. */
+    struct rw_compaction cp;
+    struct rw_blob log;
+    struct rw_blob *chunks;
+    size_t nchunks, chunkcap;
+    uint64_t gen; /* bumped by a reset: acknowledgements of before are stale */
+};
+
+struct ack_call {
+    struct rw_commit *c;
+    uint64_t gen;
 };
 
 struct rw_commit *rw_commit_new(struct rw_cmd_sink sink, const struct rw_config *cfg,
@@ -207,12 +147,21 @@ struct rw_commit *rw_commit_new(struct rw_cmd_sink sink, const struct rw_config 
     c->arg = arg;
     c->flights_tail = &c->flights;
     rw_jsonw_init(&c->jw);
+    rw_compaction_init(&c->cp, &(struct rw_compaction_policy){0});
+    rw_commit_set_config(c, cfg);
     return c;
 }
 
 void rw_commit_set_config(struct rw_commit *c, const struct rw_config *cfg)
 {
     c->cfg = cfg;
+    struct rw_compaction_policy pol = {
+        .min_records = (size_t)cfg->compact_records,
+        .max_entries = 4096,
+        .idle_age_ms = cfg->compact_idle_ms,
+        .chunks_per_commit = 8,
+    };
+    c->cp.policy = pol;
 }
 
 static void clear_pending(struct rw_commit *c)
@@ -248,6 +197,7 @@ static void drop_flights(struct rw_commit *c)
         c->flights = f->next;
         limbo_add(c, f);
         f->c = NULL; /* its reply, if it still comes, is ignored */
+        f->next = NULL;
     }
     c->flights_tail = &c->flights;
     c->in_flight = 0;
@@ -258,6 +208,15 @@ void rw_commit_reset(struct rw_commit *c, uint64_t seq)
     clear_pending(c);
     drop_flights(c);
     c->seq = seq;
+    c->gen++;
+    struct rw_log_state none = {0};
+    rw_compaction_restore(&c->cp, &none, seq, rw_mono_ms());
+}
+
+void rw_commit_restore(struct rw_commit *c, uint64_t seq, struct rw_log_state *ls)
+{
+    rw_commit_reset(c, seq);
+    rw_compaction_restore(&c->cp, ls, seq, rw_mono_ms());
 }
 
 void rw_commit_free(struct rw_commit *c)
@@ -280,6 +239,11 @@ void rw_commit_free(struct rw_commit *c)
     free(c->argv);
     free(c->argvlen);
     rw_jsonw_free(&c->jw);
+    rw_compaction_free(&c->cp);
+    rw_blob_free(&c->log);
+    for (size_t i = 0; i < c->chunkcap; i++)
+        rw_blob_free(&c->chunks[i]);
+    free(c->chunks);
     free(c);
 }
 
@@ -383,12 +347,63 @@ bool rw_commit_pending(const struct rw_commit *c, const struct rw_store *store)
     if (store)
         rw_store_dirty(store, &ndirty);
     return ndirty > 0 || c->nacks > 0 || c->dead.n > 0 || c->alerts.n > 0 || c->applied.n > 0 ||
-           c->hist.n > 0 || c->ndrops > 0;
+           c->hist.n > 0 || c->ndrops > 0 || rw_compaction_busy(&c->cp);
+}
+
+bool rw_commit_compact_idle(struct rw_commit *c, size_t naccounts)
+{
+    return rw_compaction_maybe_start(&c->cp, c->seq + 1, naccounts, true, rw_mono_ms());
 }
 
 size_t rw_commit_in_flight(const struct rw_commit *c)
 {
     return c->in_flight;
+}
+
+static void on_acked(struct rw_link *link, redisReply *reply, void *arg)
+{
+    (void)link;
+    struct ack_call *a = arg;
+    struct rw_commit *c = a->c;
+    bool current = c && a->gen == c->gen;
+    free(a);
+    if (!current || !reply || reply->type != REDIS_REPLY_ERROR)
+        return; /* a lost reply: the entries stay pending, replays at the next start */
+    char error[256];
+    snprintf(error, sizeof error, "XACK: %.200s", reply->str);
+    c->gen++; /* one failure reported per reset */
+    c->hooks.failed(c->arg, error);
+}
+
+/* F landed: its entries are applied for good, acknowledge them (outside the
+ * script, which then stays small: an entry at or below the last applied id
+ * that is read again is skipped and acknowledged then). */
+static void send_acks(struct rw_commit *c, struct flight *f)
+{
+    for (int s = 0; s < c->cfg->nstreams; s++) {
+        struct strlist *l = &f->acks[s];
+        if (!l->n)
+            continue;
+        size_t argc = l->n + 3;
+        const char **argv = rw_xmalloc(argc * sizeof(*argv));
+        size_t *lens = rw_xmalloc(argc * sizeof(*lens));
+        argv[0] = "XACK";
+        argv[1] = c->cfg->streams[s];
+        argv[2] = c->cfg->group;
+        for (int k = 0; k < 3; k++)
+            lens[k] = strlen(argv[k]);
+        for (size_t i = 0; i < l->n; i++) {
+            argv[i + 3] = l->arena + l->off[i];
+            lens[i + 3] = l->len[i];
+        }
+        struct ack_call *a = rw_xmalloc(sizeof(*a));
+        a->c = c;
+        a->gen = c->gen;
+        if (!rw_cmd_send(&c->sink, on_acked, a, 0, (int)argc, argv, lens))
+            free(a); /* the link is down: they stay pending */
+        free(argv);
+        free(lens);
+    }
 }
 
 static void on_committed(struct rw_link *link, redisReply *reply, void *arg)
@@ -397,8 +412,7 @@ static void on_committed(struct rw_link *link, redisReply *reply, void *arg)
     struct flight *f = arg;
     struct rw_commit *c = f->c;
     if (!c) { /* dropped by a reset: its counts went to limbo */
-        sl_free(&f->jobs);
-        free(f);
+        flight_free(f);
         return;
     }
     /* Replies come in send order: F heads the list. */
@@ -410,19 +424,19 @@ static void on_committed(struct rw_link *link, redisReply *reply, void *arg)
         /* The connection went with the reply: the write may have landed.  Its
          * counts wait for the sequence number Redis holds (rw_commit_settle). */
         limbo_add(c, f);
-        sl_free(&f->jobs);
-        free(f);
+        flight_free(f);
         c->hooks.failed(c->arg, NULL);
         return;
     }
     if (reply->type == REDIS_REPLY_ERROR) {
         char error[256];
         snprintf(error, sizeof error, "%.200s", reply->str);
-        sl_free(&f->jobs);
-        free(f);
+        flight_free(f);
         c->hooks.failed(c->arg, error);
         return;
     }
+    send_acks(c, f);
+    rw_compaction_landed(&c->cp, f->seq);
     size_t n = f->jobs.n / 2;
     const char **jid = rw_xcalloc(n + 1, sizeof *jid), **jtext = rw_xcalloc(n + 1, sizeof *jtext);
     size_t *jil = rw_xcalloc(n + 1, sizeof *jil), *jtl = rw_xcalloc(n + 1, sizeof *jtl);
@@ -435,8 +449,7 @@ static void on_committed(struct rw_link *link, redisReply *reply, void *arg)
     struct rw_job_list jobs = {jid, jtext, jil, jtl, n};
     /* The jobs point into the flight's arena: free it only after the hook. */
     c->hooks.landed(c->arg, f->seq, &f->counts, &jobs);
-    sl_free(&f->jobs);
-    free(f);
+    flight_free(f);
     free(jid);
     free(jtext);
     free(jil);
@@ -464,9 +477,10 @@ static size_t history_index(struct strlist *keys, int32_t *days, size_t *ndays, 
     return base + *ndays;
 }
 
-static void push_meta(struct strlist *a, const struct rw_engine_clock *clk, uint64_t seq)
+static void push_meta(struct strlist *a, const struct rw_engine_clock *clk, uint64_t seq,
+                      const struct rw_compaction *cp)
 {
-    sl_pushf(a, "%lld", 8);
+    sl_pushf(a, "%lld", 10);
     sl_pushs(a, "now");
     sl_pushf(a, "%lld", clk->now_ms);
     sl_pushs(a, "last_sweep");
@@ -479,20 +493,83 @@ static void push_meta(struct strlist *a, const struct rw_engine_clock *clk, uint
     sl_pushf(a, "%lld", clk->target_ms);
     sl_pushs(a, "sweep_alerting");
     sl_pushf(a, "%lld", clk->sweep_alerting);
+    sl_pushs(a, "log_from");
+    sl_pushf(a, "%lld", (long long)cp->log_from);
+    sl_pushs(a, "chunks");
+    sl_pushf(a, "%lld", (long long)cp->nchunks);
     sl_pushs(a, "version");
-    sl_pushs(a, "2");
+    sl_pushs(a, "3");
     sl_pushs(a, "seq");
     sl_pushf(a, "%lld", (long long)seq);
 }
 
-/* Builds the whole EVAL argument list into c->args. */
-static void build_args(struct rw_commit *c, const struct rw_commit_state *st, uint64_t seq)
+static struct rw_blob *chunk_slot(struct rw_commit *c)
+{
+    if (c->nchunks == c->chunkcap) {
+        size_t cap = c->chunkcap ? c->chunkcap * 2 : 8;
+        c->chunks = rw_xrealloc(c->chunks, cap * sizeof(*c->chunks));
+        memset(c->chunks + c->chunkcap, 0, (cap - c->chunkcap) * sizeof(*c->chunks));
+        c->chunkcap = cap;
+    }
+    return &c->chunks[c->nchunks++];
+}
+
+/* Encodes this write's blobs: the log entry of the changed accounts, and the
+ * chunks a compaction round rewrites now (the memory then equals what this
+ * write makes durable).  Returns the number of records logged. */
+static size_t encode_blobs(struct rw_commit *c, const struct rw_commit_state *st, uint64_t seq)
+{
+    size_t ndirty;
+    struct rw_account *const *dirty = rw_store_dirty(st->store, &ndirty);
+    c->log.len = 0;
+    if (ndirty) {
+        rw_blob_begin(&c->log, RW_BLOB_LOG, seq, 0);
+        for (size_t i = 0; i < ndirty; i++) {
+            rw_blob_add(&c->log, st->scorer, dirty[i]);
+            rw_compaction_mark(&c->cp, dirty[i]->ordinal);
+        }
+        rw_blob_end(&c->log);
+    }
+    rw_compaction_logged(&c->cp, seq, ndirty, rw_mono_ms());
+    rw_compaction_maybe_start(&c->cp, seq, rw_store_count(st->store), false, rw_mono_ms());
+    c->nchunks = 0;
+    uint32_t end = rw_store_ordinal_end(st->store);
+    uint32_t chunk_end = (end + RW_CHUNK_ACCOUNTS - 1) / RW_CHUNK_ACCOUNTS;
+    for (size_t n = 0; n < c->cp.policy.chunks_per_commit; n++) {
+        int64_t k = rw_compaction_next_chunk(&c->cp, seq, chunk_end);
+        if (k < 0)
+            break;
+        struct rw_blob *b = chunk_slot(c);
+        rw_blob_begin(b, RW_BLOB_CHUNK, seq, (uint32_t)k);
+        uint32_t from = (uint32_t)k * RW_CHUNK_ACCOUNTS;
+        uint32_t to = from + RW_CHUNK_ACCOUNTS < end ? from + RW_CHUNK_ACCOUNTS : end;
+        for (uint32_t o = from; o < to; o++) {
+            const struct rw_account *a = rw_store_by_ordinal(st->store, o);
+            if (a)
+                rw_blob_add(b, st->scorer, a);
+        }
+        rw_blob_end(b);
+    }
+    return ndirty;
+}
+
+/* Stages a blob: a plain SET that expires unless the script moves it. */
+static bool stage(struct rw_commit *c, const char *key, const struct rw_blob *b)
+{
+    const char *argv[] = {"SET", key, (const char *)b->buf, "PX", STAGE_TTL_MS};
+    size_t lens[] = {3, strlen(key), b->len, 2, strlen(STAGE_TTL_MS)};
+    return rw_cmd_send(&c->sink, NULL, NULL, 0, 5, argv, lens);
+}
+
+/* Builds the whole EVAL argument list into c->args and stages the blobs;
+ * false when the link went down. */
+static bool build_args(struct rw_commit *c, const struct rw_commit_state *st, uint64_t seq)
 {
     const struct rw_config *cfg = c->cfg;
     struct strlist *a = &c->args;
     struct strlist keys = {0};
-    static const char *const fixed[FIXED_KEYS] = {"lease", "meta",   "state", "applied",
-                                                  "dead",  "alerts", "outbox"};
+    static const char *const fixed[FIXED_KEYS] = {"lease",  "meta",   "applied", "dead",
+                                                  "alerts", "outbox", "state"};
     for (int i = 0; i < FIXED_KEYS; i++) {
         char *k = rw_config_key(cfg, fixed[i]);
         sl_pushs(&keys, k);
@@ -515,6 +592,49 @@ static void build_args(struct rw_commit *c, const struct rw_commit_state *st, ui
     for (size_t i = 0; i < c->ndrops; i++)
         sl_pushf(&tail, "%lld",
                  (long long)history_index(&keys, days, &ndays, base, cfg, c->drops[i]));
+    free(days);
+
+    /* The moves: staged blobs into the log and the chunks. */
+    size_t m0 = keys.n + 1;
+    bool ok = true;
+    encode_blobs(c, st, seq);
+    char *k;
+    if (c->log.len) {
+        k = rw_xasprintf("%sstage:%s:%llu:log", cfg->prefix, st->lease_token,
+                         (unsigned long long)seq);
+        ok = ok && stage(c, k, &c->log);
+        sl_pushs(&keys, k);
+        free(k);
+        k = rw_xasprintf("%slog:%llu", cfg->prefix, (unsigned long long)seq);
+        sl_pushs(&keys, k);
+        free(k);
+    }
+    for (size_t i = 0; i < c->nchunks; i++) {
+        struct rw_blob_reader r;
+        if (!rw_blob_open(&r, c->chunks[i].buf, c->chunks[i].len))
+            abort(); /* cannot happen: just written */
+        k = rw_xasprintf("%sstage:%s:%llu:chunk:%u", cfg->prefix, st->lease_token,
+                         (unsigned long long)seq, r.chunk);
+        ok = ok && stage(c, k, &c->chunks[i]);
+        sl_pushs(&keys, k);
+        free(k);
+        k = rw_xasprintf("%schunk:%u", cfg->prefix, r.chunk);
+        sl_pushs(&keys, k);
+        free(k);
+    }
+    /* Log entries a finished round covered. */
+    size_t d0 = keys.n + 1;
+    uint64_t from, to;
+    bool unlink_legacy = false;
+    if (rw_compaction_deletions(&c->cp, DELETES_MAX, &from, &to)) {
+        unlink_legacy = c->cp.legacy;
+        for (uint64_t q = from; q <= to && q >= from; q++) {
+            k = rw_xasprintf("%slog:%llu", cfg->prefix, (unsigned long long)q);
+            sl_pushs(&keys, k);
+            free(k);
+        }
+        rw_compaction_deleting(&c->cp, to);
+    }
 
     sl_clear(a);
     sl_pushs(a, "EVAL");
@@ -526,6 +646,11 @@ static void build_args(struct rw_commit *c, const struct rw_commit_state *st, ui
     sl_pushs(a, cfg->group);
     sl_pushf(a, "%lld", cfg->keep);
     sl_pushf(a, "%lld", cfg->nstreams);
+    size_t h0 = base + 1;
+    sl_pushf(a, "%lld", (long long)h0);
+    sl_pushf(a, "%lld", (long long)m0);
+    sl_pushf(a, "%lld", (long long)d0);
+    sl_pushs(a, unlink_legacy ? "1" : "0");
     sl_pushf(a, "%lld", (long long)(c->dead.n / 4));
     sl_append(a, &c->dead);
     sl_pushf(a, "%lld", (long long)c->alerts.n);
@@ -533,37 +658,12 @@ static void build_args(struct rw_commit *c, const struct rw_commit_state *st, ui
     sl_pushf(a, "%lld", (long long)(c->jobs.n / 2));
     sl_append(a, &c->jobs);
     sl_append(a, &tail);
-
-    size_t ndirty;
-    struct rw_account *const *dirty = rw_store_dirty(st->store, &ndirty);
-    sl_pushf(a, "%lld", (long long)ndirty);
-    uint8_t rec[RW_ACCOUNT_RECORD_MAX];
-    for (size_t i = 0; i < ndirty; i++) {
-        size_t len = rw_account_encode(st->scorer, dirty[i], rec, sizeof rec);
-        if (len > sizeof rec) {
-            rw_error("account record too large account=%s size=%zu", dirty[i]->id, len);
-            abort(); /* cannot happen: every field is bounded */
-        }
-        sl_push(a, dirty[i]->id, dirty[i]->id_len);
-        sl_push(a, (const char *)rec, len);
-    }
-    size_t groups = 0;
-    for (int s = 0; s < cfg->nstreams; s++)
-        groups += c->acks[s].n > 0;
-    sl_pushf(a, "%lld", (long long)groups);
-    for (int s = 0; s < cfg->nstreams; s++) {
-        if (!c->acks[s].n)
-            continue;
-        sl_pushf(a, "%lld", (long long)(FIXED_KEYS + 1 + s));
-        sl_pushf(a, "%lld", (long long)c->acks[s].n);
-        sl_append(a, &c->acks[s]);
-    }
     sl_pushf(a, "%lld", (long long)(c->applied.n / 2));
     sl_append(a, &c->applied);
-    push_meta(a, &st->clock, seq);
+    push_meta(a, &st->clock, seq, &c->cp);
     sl_free(&keys);
     sl_free(&tail);
-    free(days);
+    return ok;
 }
 
 bool rw_commit_flush(struct rw_commit *c, const struct rw_commit_state *st)
@@ -571,7 +671,7 @@ bool rw_commit_flush(struct rw_commit *c, const struct rw_commit_state *st)
     if (!rw_commit_pending(c, st->store))
         return true;
     uint64_t seq = c->seq + 1;
-    build_args(c, st, seq);
+    bool staged = build_args(c, st, seq);
     rw_store_clear_dirty(st->store);
     struct strlist *args = &c->args;
     if (args->n > c->argcap) {
@@ -586,13 +686,16 @@ bool rw_commit_flush(struct rw_commit *c, const struct rw_commit_state *st)
     struct flight *f = rw_xcalloc(1, sizeof *f);
     f->c = c;
     f->seq = seq;
-    f->jobs = c->jobs; /* moves the job list into the flight */
-    f->counts = c->counts;
+    f->jobs = c->jobs; /* moves the job list and the acknowledgements into the flight */
     memset(&c->jobs, 0, sizeof c->jobs);
+    for (int s = 0; s < RW_MAX_STREAMS; s++) {
+        f->acks[s] = c->acks[s];
+        memset(&c->acks[s], 0, sizeof c->acks[s]);
+    }
+    f->counts = c->counts;
     clear_pending(c);
-    if (!rw_cmd_send(&c->sink, on_committed, f, 0, (int)args->n, c->argv, c->argvlen)) {
-        sl_free(&f->jobs);
-        free(f);
+    if (!staged || !rw_cmd_send(&c->sink, on_committed, f, 0, (int)args->n, c->argv, c->argvlen)) {
+        flight_free(f);
         return false;
     }
     c->seq = seq;
@@ -600,4 +703,12 @@ bool rw_commit_flush(struct rw_commit *c, const struct rw_commit_state *st)
     c->flights_tail = &f->next;
     c->in_flight++;
     return true;
+}
+
+void rw_commit_log_stats(const struct rw_commit *c, struct rw_commit_log_stats *out)
+{
+    out->log_entries = c->cp.log_to >= c->cp.log_from ? c->cp.log_to - c->cp.log_from + 1 : 0;
+    out->log_records = c->cp.log_records;
+    out->chunks = c->cp.nchunks;
+    out->compacting = c->cp.round || c->cp.delete_upto;
 }

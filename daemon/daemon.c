@@ -252,7 +252,7 @@ static void on_load_done(void *arg, bool ok, const char *why, const char *redis_
     rw_info("state loaded accounts=%zu pending_deliveries=%zu commit_seq=%llu", r->accounts,
             r->jobs, (unsigned long long)r->commit_seq);
     rw_commit_settle(d->commit, r->commit_seq, &d->metrics);
-    rw_commit_reset(d->commit, r->commit_seq);
+    rw_commit_restore(d->commit, r->commit_seq, &r->log);
     d->applied = r->applied;
     rw_engine_restore(d->engine, &r->clock);
     d->phase = PH_ACTIVE;
@@ -399,8 +399,12 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
      * now, a slice per loop turn, a new pass at most once a second. */
     if (!rw_reader_waiting(d->reader))
         return;
-    if (rw_commit_in_flight(d->commit) == 0)
+    if (rw_commit_in_flight(d->commit) == 0) {
         proven(d); /* read to the end, everything landed */
+        /* Nothing else to do: a good time to fold the log into the chunks. */
+        if (rw_commit_compact_idle(d->commit, rw_store_count(d->store)))
+            schedule_work(d);
+    }
     int64_t mono = rw_mono_ms();
     bool start = rw_engine_refreshed_at(d->engine) != rw_engine_now(d->engine) &&
                  mono - d->refresh_mono_ms >= REFRESH_EVERY_MS;

@@ -10,6 +10,7 @@
 
 #define SCAN_COUNT  "5000"
 #define CLAIM_COUNT "1000"
+#define GET_WINDOW  8 /* chunk and log GETs in flight */
 
 enum step {
     STEP_GROUPS,
@@ -17,6 +18,8 @@ enum step {
     STEP_APPLIED,
     STEP_META,
     STEP_STATE,
+    STEP_CHUNKS,
+    STEP_LOGS,
     STEP_OUTBOX,
     STEP_HISTORY,
     STEP_DONE
@@ -36,6 +39,10 @@ struct rw_loader {
     int32_t day; /* STEP_HISTORY: the day being read */
     int32_t last_day;
     char cursor[48]; /* XAUTOCLAIM start / HSCAN cursor */
+    /* STEP_CHUNKS / STEP_LOGS: the next to ask for, the next to answer. */
+    uint64_t ask, answer, last;
+    uint64_t *stamps; /* per chunk: the sequence number it is true at */
+    uint32_t nstamps;
 };
 
 struct call {
@@ -57,6 +64,8 @@ struct rw_loader *rw_loader_new(struct rw_cmd_sink sink, const struct rw_loader_
 
 void rw_loader_free(struct rw_loader *ld)
 {
+    if (ld)
+        free(ld->stamps);
     free(ld);
 }
 
@@ -75,6 +84,13 @@ static void finish(struct rw_loader *ld, bool ok, const char *why, const char *r
 {
     ld->running = false;
     ld->gen++;
+    free(ld->stamps);
+    ld->stamps = NULL;
+    ld->nstamps = 0;
+    if (ok)
+        ld->res->accounts = rw_store_count(ld->res->store);
+    else
+        rw_log_state_free(&ld->res->log);
     ld->hooks.done(ld->arg, ok, why, redis_error);
 }
 
@@ -276,7 +292,17 @@ static void on_meta(struct rw_link *link, redisReply *reply, void *arg)
             c->target_ms = parse_i64(v, RW_NO_TIME);
         else if (key_is(k, "sweep_alerting"))
             c->sweep_alerting = parse_i64(v, 0) != 0;
+        else if (key_is(k, "log_from"))
+            res->log.log_from = (uint64_t)parse_i64(v, 0);
+        else if (key_is(k, "chunks"))
+            res->log.nchunks = (uint32_t)parse_i64(v, 0);
     }
+    if (res->log.nchunks > RW_ORDINAL_MAX / RW_CHUNK_ACCOUNTS + 1) {
+        finish(ld, false, "meta: implausible chunk count", NULL);
+        return;
+    }
+    if (res->log.log_from == 0)
+        res->log.log_from = res->commit_seq + 1; /* an earlier version: no log */
     c->sweep_full = c->sweep_ms != RW_NO_TIME;
     res->empty = reply->elements == 0;
     ld->step = STEP_STATE;
@@ -321,13 +347,138 @@ static void on_state(struct rw_link *link, redisReply *reply, void *arg)
         }
         if (reset)
             res->signals_reset++;
-        res->accounts++;
+        res->log.legacy = true; /* rewritten as chunks by the first compaction */
+        rw_log_state_mark(&res->log, a->ordinal);
     }
     if (strcmp(ld->cursor, "0") == 0) {
+        ld->step = STEP_CHUNKS;
+        ld->ask = ld->answer = 0;
+        ld->last = res->log.nchunks; /* exclusive */
+        ld->nstamps = res->log.nchunks;
+        ld->stamps = rw_xcalloc(ld->nstamps + 1, sizeof(*ld->stamps));
+    }
+    next(ld);
+}
+
+/* Decodes one record of a blob into the store; false when it is unreadable. */
+static bool restore(struct rw_loader *ld, const struct rw_blob_entry *e)
+{
+    struct rw_load_result *res = ld->res;
+    int reset = 0;
+    struct rw_account *a = NULL;
+    if (e->id_len <= RW_ACCOUNT_MAX)
+        a = rw_account_decode(res->store, ld->sc, e->id, e->id_len, e->rec, e->rec_len, &reset);
+    if (!a) {
+        res->bad_records++;
+        return false;
+    }
+    if (reset)
+        res->signals_reset++;
+    return true;
+}
+
+static void on_chunk(struct rw_link *link, redisReply *reply, void *arg)
+{
+    (void)link;
+    struct rw_loader *ld = take(arg, reply, false, "cannot read account chunks");
+    if (!ld)
+        return;
+    uint64_t k = ld->answer++;
+    if (reply->type == REDIS_REPLY_STRING) {
+        struct rw_blob_reader r;
+        struct rw_blob_entry e;
+        if (!rw_blob_open(&r, reply->str, reply->len) || r.kind != RW_BLOB_CHUNK || r.chunk != k) {
+            finish(ld, false, "unreadable account chunk", NULL);
+            return;
+        }
+        ld->stamps[k] = r.seq;
+        int rc;
+        while ((rc = rw_blob_next(&r, &e)) == 1)
+            if (e.ordinal / RW_CHUNK_ACCOUNTS == k)
+                (void)restore(ld, &e);
+            else
+                ld->res->bad_records++;
+        if (rc < 0) {
+            finish(ld, false, "truncated account chunk", NULL);
+            return;
+        }
+    } else if (reply->type != REDIS_REPLY_NIL) {
+        finish(ld, false, "unexpected reply for an account chunk", NULL);
+        return;
+    }
+    if (ld->answer == ld->last) {
+        struct rw_load_result *res = ld->res;
+        ld->step = STEP_LOGS;
+        ld->ask = ld->answer = res->log.log_from;
+        ld->last = res->commit_seq + 1;
+    }
+    next(ld);
+}
+
+static void on_log(struct rw_link *link, redisReply *reply, void *arg)
+{
+    (void)link;
+    struct rw_loader *ld = take(arg, reply, false, "cannot read the account log");
+    if (!ld)
+        return;
+    uint64_t seq = ld->answer++;
+    struct rw_load_result *res = ld->res;
+    if (reply->type == REDIS_REPLY_STRING) {
+        struct rw_blob_reader r;
+        struct rw_blob_entry e;
+        if (!rw_blob_open(&r, reply->str, reply->len) || r.kind != RW_BLOB_LOG || r.seq != seq) {
+            finish(ld, false, "unreadable account log entry", NULL);
+            return;
+        }
+        res->log_entries++;
+        int rc;
+        while ((rc = rw_blob_next(&r, &e)) == 1) {
+            uint64_t chunk = e.ordinal / RW_CHUNK_ACCOUNTS;
+            if (chunk < ld->nstamps && ld->stamps[chunk] >= seq)
+                continue; /* the chunk is newer */
+            if (restore(ld, &e)) {
+                res->log.log_records++;
+                rw_log_state_mark(&res->log, e.ordinal);
+            }
+        }
+        if (rc < 0) {
+            finish(ld, false, "truncated account log entry", NULL);
+            return;
+        }
+    } else if (reply->type != REDIS_REPLY_NIL) {
+        finish(ld, false, "unexpected reply for an account log entry", NULL);
+        return;
+    }
+    if (ld->answer == ld->last) {
         ld->step = STEP_OUTBOX;
         strcpy(ld->cursor, "0");
     }
     next(ld);
+}
+
+/* Keeps GET_WINDOW GETs of NAME:<n> in flight over [ask, last). */
+static void get_window(struct rw_loader *ld, const char *name, rw_link_reply_cb cb)
+{
+    if (ld->answer == ld->last) { /* nothing to read */
+        if (ld->step == STEP_CHUNKS) {
+            ld->step = STEP_LOGS;
+            ld->ask = ld->answer = ld->res->log.log_from;
+            ld->last = ld->res->commit_seq + 1;
+        } else {
+            ld->step = STEP_OUTBOX;
+            strcpy(ld->cursor, "0");
+        }
+        next(ld);
+        return;
+    }
+    uint64_t gen = ld->gen;
+    while (ld->ask < ld->last && ld->ask < ld->answer + GET_WINDOW && ld->gen == gen) {
+        char *key = rw_xasprintf("%s%s:%llu", ld->cfg->prefix, name, (unsigned long long)ld->ask);
+        ld->ask++;
+        const char *argv[] = {"GET", key};
+        send(ld, 2, argv, cb);
+        free(key);
+    }
 }
 
 static void on_outbox(struct rw_link *link, redisReply *reply, void *arg)
@@ -420,6 +571,12 @@ static void next(struct rw_loader *ld)
         }
         free(key);
         return;
+    case STEP_CHUNKS:
+        get_window(ld, "chunk", on_chunk);
+        return;
+    case STEP_LOGS:
+        get_window(ld, "log", on_log);
+        return;
     case STEP_HISTORY:
         if (ld->day != RW_NO_DAY && ld->day <= ld->last_day && cfg->history_ms > 0) {
             char date[RW_DATE_MAX];
@@ -444,6 +601,7 @@ void rw_loader_start(struct rw_loader *ld, const struct rw_config *cfg, const st
 {
     rw_loader_stop(ld);
     struct rw_store *store = res->store;
+    rw_log_state_free(&res->log);
     memset(res, 0, sizeof(*res));
     res->store = store;
     rw_applied_clear(&res->applied);

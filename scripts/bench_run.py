@@ -8,6 +8,10 @@ on one private redis-server on 127.0.0.1, printed as one table.
   (d) alert latency XADD -> webhook received, p50/p99, under a background load of 10k events/s
   (e) CPU time of one sweep over 1M accounts, and the longest loop stall it causes
   (f) start-up: start -> /healthz 200 and /v1/accounts/ID 200 with 1M accounts of state
+  (g) the one-stream workload of issue 14: 1M events of ~180 B over 100k accounts on ONE
+      stream, side by side: the bare consumer, renewald, and a naive redis-py consumer
+      (parse, count per account in a dict, XACK; no persistence); with the CPU split
+      (renewald and Redis microseconds per event, Redis time per command)
 
 Every process it starts is stopped by PID in a finally block; every wait is bounded.
 Only the standard library and python3-redis are used.
@@ -161,7 +165,7 @@ critical = true
 
 
 def write_config(path, redis_addr, http_port, prefix, streams_prefix, group, clock, sweep,
-                 batch, min_history="14d", confirm="2d", extra=""):
+                 batch, min_history="14d", confirm="2d", extra="", streams=None):
     with open(path, "w") as f:
         f.write("""[daemon]
 clock = %s
@@ -190,7 +194,8 @@ min_history = %s
 [alerts]
 renewal_windows = 90, 60, 30
 keep = 10000
-%s""" % (clock, sweep, redis_addr, ", ".join(streams_prefix + s for s in STREAMS), group, prefix,
+%s""" % (clock, sweep, redis_addr,
+         ", ".join(streams or [streams_prefix + s for s in STREAMS]), group, prefix,
          batch, http_port, SIGNALS, confirm, min_history, extra))
 
 
@@ -278,6 +283,117 @@ def percentile(xs, p):
     return xs[k]
 
 
+# ---------------------------------------------------------------------------- (g) workload
+
+def fill_one_stream(r, key, n, accounts, seed=14):
+    """N events of ~180 bytes over ACCOUNTS accounts on one stream, 7 days in time order."""
+    import random
+
+    rng = random.Random(seed)
+    end = int(time.time() * 1000)
+    t0, span = end - 7 * 86400000, 7 * 86400000
+    types = ["login"] * 5 + ["api_call"] * 3 + ["ticket_opened", "csat"]
+    p = r.pipeline(transaction=False)
+    size = 0
+    for i in range(n):
+        typ = rng.choice(types)
+        ev = {"account": "acct-%06d" % rng.randrange(accounts), "type": typ,
+              "ts": t0 + span * i // n, "source": "web-app",
+              "session": "%016x" % rng.getrandbits(64), "region": "eu-west-1",
+              "user": "u-%08d" % rng.randrange(10**8)}
+        if typ == "csat":
+            ev["value"] = rng.randint(1, 5)
+        elif typ == "api_call":
+            ev["value"] = rng.randint(1, 50)
+        text = json.dumps(ev, separators=(",", ":"))
+        size += len(text)
+        p.xadd(key, {"event": text})
+        if i % 5000 == 4999:
+            p.execute()
+    p.execute()
+    return size / max(1, n)
+
+
+NAIVE = r"""
+import json, sys, time, redis
+port, key, group, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+r = redis.Redis(host="127.0.0.1", port=port)
+r.xgroup_create(key, group, "0")
+counts, done, t0 = {}, 0, time.monotonic()
+while done < n:
+    got = r.xreadgroup(group, "naive", {key: ">"}, count=%d)
+    if not got:
+        continue
+    ids = []
+    for eid, fields in got[0][1]:
+        ev = json.loads(fields[b"event"])
+        k = (ev["account"], ev["type"])
+        counts[k] = counts.get(k, 0) + 1
+        ids.append(eid)
+    r.xack(key, group, *ids)
+    done += len(ids)
+print(json.dumps({"events": done, "seconds": time.monotonic() - t0}))
+"""
+
+
+def commandstats(r):
+    """{command: (calls, usec)} of INFO commandstats."""
+    out = {}
+    for k, v in r.info("commandstats").items():
+        if k.startswith("cmdstat_"):
+            out[k[len("cmdstat_"):]] = (int(v["calls"]), int(v["usec"]))
+    return out
+
+
+def workload_g(a, r, rport, raddr, renewald, consumer, tmp, redis_pid, res):
+    key = "w14:usage"
+    n = a.events
+    log("(g) writing %d events on one stream" % n)
+    res["g_event_bytes"] = fill_one_stream(r, key, n, a.accounts)
+    res["g_events"], res["g_accounts"], res["g_batch"] = n, a.accounts, a.batch
+    # bare consumer
+    r.config_resetstat()
+    c0 = proc_cpu(redis_pid)
+    out = subprocess.run([consumer, "--redis", raddr, "--group", "bare14", "--count",
+                          str(a.batch), key], check=True, capture_output=True, text=True,
+                         timeout=600).stdout
+    bare = json.loads(out)
+    assert bare["events"] == n, bare
+    res["g_bare_s"] = bare["seconds"]
+    res["g_bare_redis_us"] = (proc_cpu(redis_pid) - c0) / n * 1e6
+    log("(g) bare consumer %.2fs" % bare["seconds"])
+    # renewald
+    hp = free_port()
+    conf = os.path.join(tmp, "g.conf")
+    write_config(conf, raddr, hp, "w14:", "", "renewald14", "event", "1h", a.batch,
+                 streams=[key])
+    r.config_resetstat()
+    c0 = proc_cpu(redis_pid)
+    d = Daemon(renewald, conf, os.path.join(tmp, "g.log"), hp).start()
+    wait_until(lambda: consumed(r, [key], "renewald14"), 600, 0.02, "(g) consumption")
+    res["g_renewald_s"] = time.monotonic() - d.t_start
+    res["g_renewald_cpu_us"] = proc_cpu(d.proc.pid) / n * 1e6
+    res["g_renewald_redis_us"] = (proc_cpu(redis_pid) - c0) / n * 1e6
+    stats = commandstats(r)
+    res["g_renewald_cmds"] = {k: {"calls": c, "us_per_event": u / n}
+                              for k, (c, u) in sorted(stats.items(), key=lambda kv: -kv[1][1])
+                              if u / n >= 0.005}
+    res["g_events_total"] = metric(hp, "renewald_events_total")
+    d.stop()
+    log("(g) renewald %.2fs, %.2f us/event cpu, redis %.2f us/event" % (
+        res["g_renewald_s"], res["g_renewald_cpu_us"], res["g_renewald_redis_us"]))
+    # naive python consumer
+    c0 = proc_cpu(redis_pid)
+    out = subprocess.run([sys.executable, "-c", NAIVE % a.batch, str(rport), key, "naive14",
+                          str(n)], check=True, capture_output=True, text=True,
+                         timeout=1200).stdout
+    naive = json.loads(out)
+    res["g_naive_s"] = naive["seconds"]
+    res["g_naive_redis_us"] = (proc_cpu(redis_pid) - c0) / n * 1e6
+    log("(g) naive python consumer %.2fs" % naive["seconds"])
+    r.delete(key)
+
+
 # ---------------------------------------------------------------------------- the run
 
 def main():
@@ -288,7 +404,8 @@ def main():
     ap.add_argument("--big-accounts", type=int, default=1000000)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--triggers", type=int, default=300)
-    ap.add_argument("--bg-rate", type=float, default=10000)
+    ap.add_argument("--bg-rate", type=float, default=50000)
+    ap.add_argument("--only-g", action="store_true", help="only the one-stream workload (g)")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     a = ap.parse_args()
@@ -315,6 +432,11 @@ def main():
         wait_until(r.ping, 30, 0.05, "redis-server")
         raddr = "127.0.0.1:%d" % rport
         res["redis_version"] = r.info("server")["redis_version"]
+
+        # -------------------------------------------------------------- (g) first: a quiet Redis
+        workload_g(a, r, rport, raddr, renewald, consumer, tmp, redis_proc.pid, res)
+        if a.only_g:
+            return finish_g(a, res)
 
         # -------------------------------------------------------------- (c) empty daemon
         hp = free_port()
@@ -534,6 +656,38 @@ sinks = hook
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1, sort_keys=True)
     print_table(res)
+    print_g(res)
+
+
+def finish_g(a, res):
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=1, sort_keys=True)
+    print_g(res)
+
+
+def print_g(x):
+    print()
+    print("(g) one stream: %d events of %.0f B, %d accounts, batch %d, clock = event, "
+          "sweep_interval = 1h, 4 signals" % (x["g_events"], x["g_event_bytes"],
+                                              x["g_accounts"], x["g_batch"]))
+    rows = [
+        ("bare XREADGROUP+XACK consumer", "%.2f s" % x["g_bare_s"],
+         "ceiling; redis %.2f us/event" % x["g_bare_redis_us"]),
+        ("renewald end to end", "%.2f s" % x["g_renewald_s"],
+         "ceiling/renewald = %.2f (target >= 0.80)" % (x["g_bare_s"] / x["g_renewald_s"])),
+        ("naive redis-py consumer", "%.2f s" % x["g_naive_s"],
+         "naive/renewald = %.1fx (target >= 6)" % (x["g_naive_s"] / x["g_renewald_s"])),
+        ("renewald CPU per event", "%.2f us" % x["g_renewald_cpu_us"], "target <= 1.3"),
+        ("redis CPU per event (renewald)", "%.2f us" % x["g_renewald_redis_us"],
+         "target <= 1.5"),
+    ]
+    for k, v in x["g_renewald_cmds"].items():
+        rows.append(("  redis %s" % k, "%.3f us" % v["us_per_event"], "%d calls" % v["calls"]))
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    for r in rows:
+        print("%-*s  %-*s  %s" % (w0, r[0], w1, r[1], r[2]))
 
 
 def print_table(x):

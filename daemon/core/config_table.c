@@ -479,6 +479,8 @@ static const struct key_def redis_keys[] = {
     {"batch", KT_INT, 0, 1, 100000, .def = "1000", .off = C(batch)},
     {"block", KT_DURATION, 0, 1, 60 * SEC_MS, .def = "2s", .off = C(block_ms)},
     {"lease", KT_DURATION, 0, SEC_MS, 10 * MIN_MS, .def = "10s", .off = C(lease_ms)},
+    {"compact_records", KT_INT, 0, 1, 100000000, .def = "65536", .off = C(compact_records)},
+    {"compact_idle", KT_DURATION, 0, 0, DAY_MS, .def = "1m", .off = C(compact_idle_ms)},
 };
 
 static const struct key_def http_keys[] = {

@@ -338,9 +338,6 @@ bool rw_event_scan(const char *data, size_t len, struct rw_event_members *m,
                    struct rw_event_scratch *scratch)
 {
     struct scan sc = {(const unsigned char *)data, (const unsigned char *)data + len};
-    const char *keys[MAX_MEMBERS];
-    size_t key_lens[MAX_MEMBERS];
-    size_t nkeys = 0;
     memset(m, 0, sizeof(*m));
     m->object = true;
     skip_ws(&sc);
@@ -348,6 +345,9 @@ bool rw_event_scan(const char *data, size_t len, struct rw_event_members *m,
         return false;
     skip_ws(&sc);
     if (!take(&sc, '}')) {
+        const char *keys[MAX_MEMBERS];
+        size_t key_lens[MAX_MEMBERS];
+        size_t nkeys = 0;
         for (;;) {
             const char *k;
             size_t kn;
@@ -365,7 +365,7 @@ bool rw_event_scan(const char *data, size_t len, struct rw_event_members *m,
                 return false;
             skip_ws(&sc);
             int idx = known_key(k, kn);
-            struct rw_member ignored;
+            struct rw_member ignored = {0};
             struct rw_member *v = idx >= 0 ? &m->v[idx] : &ignored;
             if (!value(&sc, v, idx >= 0 ? scratch->buf[idx] : NULL))
                 return false;

@@ -1,13 +1,22 @@
 /*
- * commit.h - the one atomic write (a Lua script, one round trip) that makes a
- * batch or a sweep durable: dead letters, alerts and their delivery jobs,
- * daily history, changed accounts, acknowledgements, last applied ids and the
- * engine's clock, fenced by the lease and a commit sequence number.
+ * commit.h - the one atomic write that makes a batch or a sweep durable: dead
+ * letters, alerts and their delivery jobs, daily history, changed accounts,
+ * last applied ids and the engine's clock, fenced by the lease and a commit
+ * sequence number.
+ *
+ * The changelog: the changed accounts' records go to Redis as one blob (a
+ * plain SET of a staging key that expires), and a small script, after its
+ * checks, moves the blob to the log entry <prefix>log:SEQ with everything else.
+ * Compaction rounds rewrite chunks of accounts (<prefix>chunk:K) the same way
+ * and delete the log entries they cover (changelog.h).  Acknowledgements go
+ * once the write landed, as plain XACKs: an entry read again before them is at
+ * or below the last applied id, so it is skipped and acknowledged then.
  *
  * Redis does not roll a script back, so the script checks everything that
- * could fail (fences, the type of every key, ACL permissions) before its first
- * write, declares itself (a shebang) so that an out-of-memory Redis refuses it
- * before it runs, and writes the sequence number last.
+ * could fail (fences, the staged blobs, the type of every key, ACL
+ * permissions) before its first write, declares itself (a shebang) so that an
+ * out-of-memory Redis refuses it before it runs, and writes the sequence
+ * number last.
  *
  * The commit object accumulates what the next write carries; rw_commit_flush
  * sends it.  Each write requires the previous sequence number in Redis, so
@@ -19,6 +28,7 @@
 #define RENEWALD_COMMIT_H
 
 #include "renewald/config.h"
+#include "renewald/core/changelog.h"
 #include "renewald/core/engine.h"
 #include "renewald/metrics.h"
 #include "renewald/redis_link.h"
@@ -49,6 +59,8 @@ void rw_commit_free(struct rw_commit *c);
 void rw_commit_set_config(struct rw_commit *c, const struct rw_config *cfg);
 /* Drops everything pending and in flight; the next write follows SEQ. */
 void rw_commit_reset(struct rw_commit *c, uint64_t seq);
+/* A reset after a load: the log as the loader found it (LS's bitmap is taken). */
+void rw_commit_restore(struct rw_commit *c, uint64_t seq, struct rw_log_state *ls);
 /* After a reset: writes whose replies were lost and whose number is at or below
  * LANDED_SEQ (what Redis holds) landed; their counts reach the metrics now. */
 void rw_commit_settle(struct rw_commit *c, uint64_t landed_seq, struct rw_metrics *m);
@@ -85,6 +97,17 @@ bool rw_commit_pending(const struct rw_commit *c, const struct rw_store *store);
 /* Sends the pending write, if any; false when it could not be sent (link down). */
 bool rw_commit_flush(struct rw_commit *c, const struct rw_commit_state *st) RW_NODISCARD;
 size_t rw_commit_in_flight(const struct rw_commit *c);
+/* Idle: starts a compaction round when the log has waited long enough (then
+ * rw_commit_pending is true until the round is done).  NACCOUNTS: in memory. */
+bool rw_commit_compact_idle(struct rw_commit *c, size_t naccounts);
+
+struct rw_commit_log_stats {
+    uint64_t log_entries; /* log entries not yet compacted (some may hold nothing) */
+    size_t log_records;
+    uint32_t chunks;
+    bool compacting;
+};
+void rw_commit_log_stats(const struct rw_commit *c, struct rw_commit_log_stats *out);
 
 /* The Lua source of the script (for tests and tools). */
 extern const char rw_commit_script[];

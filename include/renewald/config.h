@@ -103,6 +103,8 @@ struct rw_config {
     int batch;
     int64_t block_ms;
     int64_t lease_ms;
+    int compact_records;     /* a compaction round once the log holds max(this, accounts) records */
+    int64_t compact_idle_ms; /* ... or once idle with a log entry this old */
 
     /* [http] */
     char *http_listen; /* NULL when disabled (empty value) */

@@ -2,8 +2,10 @@
  * state_load.h - becoming active: consumer groups ensured (created only when
  * missing), pending entries of other consumers claimed, then the saved state
  * read back: last applied ids, meta (commit sequence, the engine's clock),
- * every account's record (pipelined HSCAN), the outbox jobs and the recent
- * daily history.  One result, one completion.
+ * every account (the chunks, then the log entries newer than their chunk, in
+ * sequence order, with pipelined GETs; a state hash of an earlier version
+ * first, by HSCAN), the outbox jobs and the recent daily history.  One result,
+ * one completion.
  *
  * The loader borrows everything it is given; it owns only its progress.
  */
@@ -12,6 +14,7 @@
 
 #include "renewald/config.h"
 #include "renewald/core/applied.h"
+#include "renewald/core/changelog.h"
 #include "renewald/core/engine.h"
 #include "renewald/redis_link.h"
 
@@ -23,6 +26,8 @@ struct rw_load_result {
     bool empty; /* nothing saved: a first start, or Redis lost its data */
     int groups_created;
     size_t accounts, bad_records, signals_reset, jobs, history_days;
+    struct rw_log_state log; /* for the commit's compaction (owned here until taken) */
+    size_t log_entries;      /* log entries read */
 };
 
 struct rw_loader_hooks {

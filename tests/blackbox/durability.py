@@ -62,7 +62,10 @@ def durability_config(redis_port, http_port, redis=None, **overrides):
     and the ticks (see BigBook) put that one at max_ts in every run.
     min_history stays 14d: the onboarding accounts of the book (3-12 days
     old) are far from it and stay `unknown`, the others (~95 days) far past it."""
-    red = {"batch": 1000, "block": "100ms"}
+    # compact_records = 1: a compaction round once the log holds as many records
+    # as there are accounts (300 here: every few commits), so that the kills
+    # and crashes below also land in the middle of rounds and deletions.
+    red = {"batch": 1000, "block": "100ms", "compact_records": 1, "compact_idle": "1s"}
     red.update(redis or {})
     cfg = base_config(redis_port, http_port,
                       daemon={"clock": "event", "sweep_interval": "1h", "log_level": "info"},
@@ -304,6 +307,15 @@ def lease_holder(r, prefix="renewald:"):
 def _id_key(eid):
     ms, seq = eid.split("-")
     return int(ms), int(seq)
+
+
+def applied_count(r, entries, prefix="renewald:"):
+    """How many of ENTRIES ((stream, id, fields)) the daemon's committed state
+    has applied: per stream, those at or below the last applied id it wrote
+    (its acknowledgements follow the commit, so they may lag behind)."""
+    applied = {k.decode() if isinstance(k, bytes) else k: _id_key(v.decode() if isinstance(v, bytes) else v)
+               for k, v in r.hgetall(prefix + "applied").items()}
+    return sum(1 for s, eid, _ in entries if s in applied and _id_key(eid) <= applied[s])
 
 
 def acked_count(r, entries, group="renewald"):

@@ -155,20 +155,29 @@ def wait_unhealthy_naming(d, word, timeout=30):
 
 
 class Committed:
-    """A consistent capture (one MULTI) of what a commit changes: meta seq,
-    the whole account state hash, the alerts key (type, and entry ids when
-    it is a stream)."""
+    """A consistent capture of what a commit changes: meta, the whole account
+    state (every log entry and chunk key, name -> bytes), the alerts key
+    (type, and entry ids when it is a stream).  The key names come from SCAN,
+    their values from one MULTI; repeated until meta's seq is the same before
+    and after (no commit landed in between)."""
 
     def __init__(self, r, prefix=PREFIX):
         r = raw_client(r)
-        p = r.pipeline(transaction=True)
-        p.hgetall(prefix + "meta")
-        p.hgetall(prefix + "state")
-        p.type(prefix + "alerts")
-        res = p.execute()
+        for _ in range(50):
+            seq0 = r.hget(prefix + "meta", "seq")
+            names = sorted(set(r.scan_iter(match=prefix + "log:*", count=1000)) |
+                           set(r.scan_iter(match=prefix + "chunk:*", count=1000)))
+            p = r.pipeline(transaction=True)
+            p.hgetall(prefix + "meta")
+            p.type(prefix + "alerts")
+            for k in names:
+                p.get(k)
+            res = p.execute()
+            if res[0].get(b"seq") == seq0:
+                break
         self.meta = {k.decode(): v.decode("utf-8", "replace") for k, v in res[0].items()}
-        self.state = res[1]  # account id (bytes) -> record (bytes)
-        self.alerts_type = res[2].decode()
+        self.state = dict(zip(names, res[2:]))  # key name (bytes) -> blob (bytes)
+        self.alerts_type = res[1].decode()
         self.alert_ids = None
         if self.alerts_type == "stream":
             self.alert_ids = [eid.decode() for eid, _ in r.xrange(prefix + "alerts", "-", "+")]
@@ -189,7 +198,7 @@ class Committed:
         if self.state != other.state:
             changed = [k for k in set(self.state) | set(other.state)
                        if self.state.get(k) != other.state.get(k)]
-            out.append("state: %d of %d accounts changed, e.g. %r" % (
+            out.append("state: %d of %d log/chunk keys changed, e.g. %r" % (
                 len(changed), len(other.state), sorted(changed)[:5]))
         if (self.alerts_type, self.alert_ids) != (other.alerts_type, other.alert_ids):
             out.append("alerts key %s %r -> %s %r" % (

@@ -751,6 +751,14 @@ def test_100k_accounts_with_128_byte_ids(redis_server, daemon_factory):
         assert body["account"] == acct, (acct, body.get("account"))
         assert parse_rfc3339(body["last_event"]) == ts0 + k, (acct, body)
         assert parse_rfc3339(body["first_seen"]) == ts0 + k, (acct, body)
-    assert r.hlen(PREFIX + "state") == N_ACCOUNTS
     assert d.proc is proc
     finish(d, prober, "the ingest of 100k accounts with 128-byte ids")
+    # every account is in Redis: a restart loads them all back
+    d.start()
+    d.wait_healthy(timeout=60)
+    wait_until(lambda: sum(metric_values(metrics_samples(d), "renewald_accounts")) == N_ACCOUNTS,
+               timeout=30, what="renewald_accounts to sum to %d after a restart" % N_ACCOUNTS)
+    for k in (0, N_ACCOUNTS // 2, N_ACCOUNTS - 1):
+        st, body = d.get(account_path(ids[k]), timeout=5)
+        assert st == 200 and parse_rfc3339(body["last_event"]) == ts0 + k, (ids[k], st, body)
+    assert d.stop() == 0

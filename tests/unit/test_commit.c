@@ -1,6 +1,7 @@
-/* test_commit.c - the one fenced write per batch (commit.h): the EVAL argument layout
- * documented in daemon/commit.c, the hooks a reply calls, sequence numbers, a reset,
- * and a script that checks everything before its first write.  A fake command sink
+/* test_commit.c - the one fenced write per batch (commit.h): the staged blob and the
+ * EVAL argument layout documented in daemon/commit.c, the hooks a reply calls, the
+ * acknowledgements sent once a write landed, sequence numbers, a reset, and a script
+ * that checks everything before its first write.  A fake command sink
  * records what would go to Redis; the test answers with hand-made replies. */
 #include "config_test.h"
 
@@ -28,7 +29,7 @@ struct sent {
     void *arg;
 };
 
-static struct sent sent[8];
+static struct sent sent[16];
 static int nsent;
 static bool link_down;
 
@@ -39,7 +40,7 @@ static bool fake_send(void *ctx, rw_link_reply_cb cb, void *arg, int64_t block_m
     assert_true(block_ms == 0);
     if (link_down)
         return false;
-    assert_true(nsent < 8);
+    assert_true(nsent < 16);
     struct sent *s = &sent[nsent++];
     s->argc = argc;
     s->argv = calloc((size_t)argc, sizeof(*s->argv));
@@ -168,14 +169,36 @@ static struct rw_commit_state cstate(void)
     return s;
 }
 
-/* Sends the pending write; returns the index of the recorded command. */
-static int flush(void)
+/* Sends the pending write; returns the index of its EVAL (STAGED: the SETs
+ * of staged blobs expected before it). */
+static int flush_staged(int staged)
 {
     struct rw_commit_state s = cstate();
     int before = nsent;
     assert_true(rw_commit_flush(c, &s));
-    assert_int_equal(nsent, before + 1);
-    return before; /* answered later by the test */
+    assert_int_equal(nsent, before + staged + 1);
+    for (int i = before; i < before + staged; i++) {
+        assert_string_equal(sent[i].argv[0], "SET");
+        assert_null(sent[i].cb); /* the script's checks tell whether it arrived */
+    }
+    return before + staged; /* answered later by the test */
+}
+
+static int flush(void)
+{
+    return flush_staged(0);
+}
+
+/* Command K is XACK STREAM grp IDS... (N of them). */
+static void expect_xack(int k, const char *stream, const char *const *ids, int n)
+{
+    assert_true(k < nsent);
+    assert_int_equal(sent[k].argc, 3 + n);
+    assert_string_equal(sent[k].argv[0], "XACK");
+    assert_string_equal(sent[k].argv[1], stream);
+    assert_string_equal(sent[k].argv[2], "grp");
+    for (int i = 0; i < n; i++)
+        assert_string_equal(sent[k].argv[3 + i], ids[i]);
 }
 
 /* A cursor over one recorded command's arguments. */
@@ -214,15 +237,17 @@ static void expect_arg(struct cur *k, const char *want)
         fail_msg("argument %d is '%s', want '%s'", k->i - 1, got, want);
 }
 
-/* Walks KEYS and the fixed ARGV head; leaves K at the first section. Returns numkeys. */
-static int head(struct cur *k, const char *expected_seq, const char *const *history_keys, int nhist)
+/* Walks KEYS and the fixed ARGV head; leaves K at the first section. MOVES:
+ * the staged blob, destination pairs (2 * NMOVES keys). Returns numkeys. */
+static int head(struct cur *k, const char *expected_seq, const char *const *history_keys, int nhist,
+                const char *const *moves, int nmoves)
 {
     expect_arg(k, "EVAL");
     expect_arg(k, rw_commit_script);
     int nkeys = (int)next_int(k);
-    assert_int_equal(nkeys, 7 + 3 + nhist);
-    static const char *const fixed[] = {"rw:lease", "rw:meta",   "rw:state", "rw:applied",
-                                        "rw:dead",  "rw:alerts", "rw:outbox"};
+    assert_int_equal(nkeys, 7 + 3 + nhist + 2 * nmoves);
+    static const char *const fixed[] = {"rw:lease",  "rw:meta",   "rw:applied", "rw:dead",
+                                        "rw:alerts", "rw:outbox", "rw:state"};
     for (int i = 0; i < 7; i++)
         expect_arg(k, fixed[i]);
     expect_arg(k, "ev:a");
@@ -230,21 +255,28 @@ static int head(struct cur *k, const char *expected_seq, const char *const *hist
     expect_arg(k, "ev:c");
     for (int i = 0; i < nhist; i++)
         expect_arg(k, history_keys[i]);
+    for (int i = 0; i < 2 * nmoves; i++)
+        expect_arg(k, moves[i]);
     expect_arg(k, "host/cons/1/abc"); /* the lease token */
     expect_arg(k, expected_seq);
     expect_arg(k, "grp");
     expect_arg(k, "500");
     expect_arg(k, "3");
+    assert_int_equal(next_int(k), 11);                      /* first history key */
+    assert_int_equal(next_int(k), 11 + nhist);              /* first move */
+    assert_int_equal(next_int(k), 11 + nhist + 2 * nmoves); /* first deletion */
+    expect_arg(k, "0");                                     /* no legacy hash to unlink */
     return nkeys;
 }
 
 /* Walks the meta section (last): its seq is SEQ. */
 static void meta(struct cur *k, const char *seq)
 {
-    assert_int_equal(next_int(k), 8);
-    static const char *const fields[] = {"now",          "last_sweep",     "history_day", "sweep",
-                                         "sweep_target", "sweep_alerting", "version"};
-    for (int i = 0; i < 7; i++) {
+    assert_int_equal(next_int(k), 10);
+    static const char *const fields[] = {"now",      "last_sweep",   "history_day",
+                                         "sweep",    "sweep_target", "sweep_alerting",
+                                         "log_from", "chunks",       "version"};
+    for (int i = 0; i < 9; i++) {
         expect_arg(k, fields[i]);
         (void)next(k);
     }
@@ -301,7 +333,7 @@ static void test_layout(void **state)
     rw_commit_counts(c)->events = 5;
     assert_true(rw_commit_pending(c, st));
 
-    int idx = flush();
+    int idx = flush_staged(1);
     assert_false(rw_commit_pending(c, st)); /* everything went, the dirty set too */
     size_t nd;
     rw_store_dirty(st, &nd);
@@ -309,10 +341,34 @@ static void test_layout(void **state)
     assert_int_equal(rw_commit_counts(c)->events, 0);
     assert_int_equal(rw_commit_in_flight(c), 1);
 
+    /* The changed account: one log blob, staged with an expiry, moved by the script. */
+    const struct sent *set = &sent[idx - 1];
+    assert_int_equal(set->argc, 5);
+    assert_string_equal(set->argv[1], "rw:stage:host/cons/1/abc:1:log");
+    assert_string_equal(set->argv[3], "PX");
+    assert_true(atoll(set->argv[4]) > 0);
+    struct rw_blob_reader br;
+    struct rw_blob_entry be;
+    assert_true(rw_blob_open(&br, set->argv[2], set->len[2]));
+    assert_int_equal(br.kind, RW_BLOB_LOG);
+    assert_int_equal(br.seq, 1);
+    assert_int_equal(br.count, 1);
+    assert_int_equal(rw_blob_next(&br, &be), 1);
+    assert_true(be.id_len == 4 && memcmp(be.id, "acme", 4) == 0 && be.ordinal == a->ordinal);
+    struct rw_store *st2 = rw_store_new(rw_scorer_nslots(sc));
+    int reset = -1;
+    struct rw_account *b = rw_account_decode(st2, sc, "acme", 4, be.rec, be.rec_len, &reset);
+    assert_non_null(b);
+    assert_int_equal(reset, 0);
+    assert_true(b->arr == 1000 && b->score == 31.4f && b->band == RW_BAND_AT_RISK);
+    rw_store_free(st2);
+    assert_int_equal(rw_blob_next(&br, &be), 0);
+
     struct cur k = {&sent[idx], 0};
     static const char *const hk[] = {"rw:history:2026-11-20", "rw:history:2026-11-19",
                                      "rw:history:2026-08-22"};
-    head(&k, "0", hk, 3);
+    static const char *const mv[] = {"rw:stage:host/cons/1/abc:1:log", "rw:log:1"};
+    head(&k, "0", hk, 3, mv, 1);
     /* dead letters */
     assert_int_equal(next_int(&k), 2);
     expect_arg(&k, "ev:b");
@@ -364,27 +420,6 @@ static void test_layout(void **state)
     /* history drops */
     assert_int_equal(next_int(&k), 1);
     assert_int_equal(next_int(&k), 13);
-    /* accounts: id, record (decodable) */
-    assert_int_equal(next_int(&k), 1);
-    expect_arg(&k, "acme");
-    size_t rlen = next_len(&k);
-    const uint8_t *rec = (const uint8_t *)next(&k);
-    struct rw_store *st2 = rw_store_new(rw_scorer_nslots(sc));
-    int reset = -1;
-    struct rw_account *b = rw_account_decode(st2, sc, "acme", 4, rec, rlen, &reset);
-    assert_non_null(b);
-    assert_int_equal(reset, 0);
-    assert_true(b->arr == 1000 && b->score == 31.4f && b->band == RW_BAND_AT_RISK);
-    rw_store_free(st2);
-    /* acks: one group per stream, KEYS index of the stream, count, ids in order */
-    assert_int_equal(next_int(&k), 2);
-    assert_int_equal(next_int(&k), 8);
-    assert_int_equal(next_int(&k), 2);
-    expect_arg(&k, "1-0");
-    expect_arg(&k, "2-0");
-    assert_int_equal(next_int(&k), 10);
-    assert_int_equal(next_int(&k), 1);
-    expect_arg(&k, "3-0");
     /* applied: stream name, id */
     assert_int_equal(next_int(&k), 2);
     expect_arg(&k, "ev:a");
@@ -393,8 +428,14 @@ static void test_layout(void **state)
     expect_arg(&k, "3-0");
     meta(&k, "1");
 
-    /* It lands: the hook gets the sequence number, the counts and the jobs. */
+    /* It lands: the acknowledgements go (one XACK per stream, ids in order), and the
+     * hook gets the sequence number, the counts and the jobs. */
+    assert_int_equal(nsent, idx + 1); /* nothing acknowledged before */
     answer(idx, REPLY_OK);
+    static const char *const acks_a[] = {"1-0", "2-0"}, *const acks_c[] = {"3-0"};
+    assert_int_equal(nsent, idx + 3);
+    expect_xack(idx + 1, "ev:a", acks_a, 2);
+    expect_xack(idx + 2, "ev:c", acks_c, 1);
     assert_int_equal(nlanded, 1);
     assert_int_equal(landed_seq[0], 1);
     assert_int_equal(landed_events, 5);
@@ -418,22 +459,18 @@ static void test_sequence_and_failure(void **state)
     int b = flush();
     assert_int_equal(rw_commit_in_flight(c), 2);
     struct cur k = {&sent[a], 0};
-    head(&k, "0", NULL, 0);
+    head(&k, "0", NULL, 0, NULL, 0);
     empty_sections(&k, 6);
-    assert_int_equal(next_int(&k), 1); /* one ack group: stream 1 is KEYS[9] */
-    assert_int_equal(next_int(&k), 9);
-    assert_int_equal(next_int(&k), 1);
-    expect_arg(&k, "1-0");
-    empty_sections(&k, 1);
     meta(&k, "1");
     k = (struct cur){&sent[b], 0};
-    head(&k, "1", NULL, 0); /* each write requires the previous one */
+    head(&k, "1", NULL, 0, NULL, 0); /* each write requires the previous one */
     empty_sections(&k, 6);
-    k.i += 4;
-    empty_sections(&k, 1);
     meta(&k, "2");
     answer(a, REPLY_OK);
+    static const char *const ack1[] = {"1-0"}, *const ack2[] = {"2-0"};
+    expect_xack(nsent - 1, "ev:b", ack1, 1);
     answer(b, REPLY_OK);
+    expect_xack(nsent - 1, "ev:b", ack2, 1);
     assert_int_equal(nlanded, 2);
     assert_int_equal(landed_seq[0], 1);
     assert_int_equal(landed_seq[1], 2);
@@ -444,7 +481,9 @@ static void test_sequence_and_failure(void **state)
     int e = flush();
     rw_commit_ack(c, 0, "4-0", 3);
     int f = flush();
+    int before = nsent;
     answer(e, REPLY_ERROR);
+    assert_int_equal(nsent, before); /* a refused write acknowledges nothing */
     assert_int_equal(nfailed, 1);
     assert_false(failed_null);
     assert_string_equal(failed_error, "FENCED lease not held");
@@ -489,10 +528,8 @@ static void test_reset(void **state)
     rw_commit_ack(c, 0, "4-0", 3);
     int n = flush();
     struct cur k = {&sent[n], 0};
-    head(&k, "41", NULL, 0);
+    head(&k, "41", NULL, 0, NULL, 0);
     empty_sections(&k, 6);
-    k.i += 4;
-    empty_sections(&k, 1);
     meta(&k, "42");
     answer(n, REPLY_OK);
     assert_int_equal(nlanded, 1);
@@ -506,9 +543,9 @@ static void test_script_checks_first(void **state)
     (void)state;
     const char *s = rw_commit_script;
     assert_true(strncmp(s, "#!lua", 5) == 0);
-    static const char *const writes[] = {"redis.call('XADD'", "redis.call('HSET'",
+    static const char *const writes[] = {"redis.call('XADD'",     "redis.call('HSET'",
                                          "redis.call('SETRANGE'", "redis.call('DEL'",
-                                         "redis.call('XACK'"};
+                                         "redis.call('RENAME'",   "redis.call('UNLINK'"};
     const char *first = NULL;
     for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
         const char *p = strstr(s, writes[i]);
@@ -517,7 +554,7 @@ static void test_script_checks_first(void **state)
             first = p;
     }
     static const char *const checks[] = {"'TYPE'", "acl_check_cmd", "redis.call('GET', lease)",
-                                         "'HGET', meta, 'seq'"};
+                                         "'HGET', meta, 'seq'", "redis.call('EXISTS'"};
     int found = 0;
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
         for (const char *p = strstr(s, checks[i]); p; p = strstr(p + 1, checks[i])) {

@@ -112,7 +112,7 @@ static struct rw_worklist_query parse_ok(const char *q)
     struct rw_worklist_query wq;
     char err[128] = "";
     if (!rw_worklist_parse(q, &wq, err, sizeof(err)))
-        fail_msg("'%s' refused: %s", q, err);
+        fail_msg("'%s' refused: %s", q ? q : "(null)", err);
     return wq;
 }
 
