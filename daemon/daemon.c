@@ -520,7 +520,8 @@ static void reload(struct renewald *d)
     d->metrics.reload_timestamp_s = (double)rw_wall_ms() / 1000.0;
     if (!cfg) {
         for (int i = 0; i < diag.n; i++)
-            rw_error("reload rejected, keeping the running configuration: %s", diag.msgs[i]);
+            rw_error("reload rejected, keeping the running configuration error=\"%s\"",
+                     diag.msgs[i]);
         rw_diag_free(&diag);
         d->metrics.reload_success = false;
         rw_notify_reloaded();
@@ -528,7 +529,8 @@ static void reload(struct renewald *d)
     }
     rw_config_restart_keys(d->cfg, cfg, &diag);
     for (int i = 0; i < diag.n; i++)
-        rw_warn("reload: %s changed but takes effect only after a restart", diag.msgs[i]);
+        rw_warn("reload: a key changed that takes effect only after a restart key=%s",
+                diag.msgs[i]);
     rw_diag_free(&diag);
 
     struct rw_config *old = d->cfg;
