@@ -436,3 +436,36 @@ def test_ready_only_when_connected_and_loaded(tmp_path, daemon_factory):
         notify.close()
         if srv is not None:
             srv.cleanup()
+
+
+# ---------------------------------------------------------------------------
+# the documentation names what the daemon exports
+
+
+def test_docs_name_every_metric_and_reason(live):
+    with open(os.path.join(REPO, "README.md")) as f:
+        readme = f.read()
+    with open(os.path.join(REPO, "docs", "SPEC.md")) as f:
+        spec = f.read()
+    assert "](docs/SPEC.md)" in readme, "the README does not link docs/SPEC.md"
+    samples = parse_metrics(live["metrics"])
+    exported = {n for n, _, _ in samples}
+    # every family (histogram series folded) is in the README's metrics table, and back
+    families = {re.sub(r"_(bucket|sum|count)$", "", n) if n.startswith(
+        "renewald_delivery_latency_seconds") else n for n in exported}
+    table = set(re.findall(r"^\| `([a-z_]+)(?:\{[^`]*\})?` \| (?:gauge|counter|histogram) \|",
+                           readme, re.M))
+    assert families - table == set(), "metrics missing from the README's table: %s" % sorted(
+        families - table)
+    assert table - families == set(), "README documents metrics /metrics lacks: %s" % sorted(
+        table - families)
+    # every dead-letter reason the daemon counts is explained, in both documents
+    reasons = {lb["reason"] for n, lb, _ in samples if n == "renewald_events_invalid_total"}
+    assert len(reasons) >= 17, reasons
+    for reason in reasons:
+        assert re.search(r"^\| [^\n]*`%s`[^\n]* \|" % reason, readme, re.M), \
+            "reason %s is not in the README's table" % reason
+        assert "`%s`" % reason in spec, "reason %s is not in docs/SPEC.md" % reason
+    # the metric names docs/SPEC.md promises exist
+    for name in re.findall(r"`((?:renewald|process)_[a-z_]+)", spec):
+        assert name in exported or name in PENDING_METRICS, "docs/SPEC.md names %s" % name
