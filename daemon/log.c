@@ -219,17 +219,17 @@ static void emit(enum rw_log_level level, const char *msg, const char *json_key,
     char stack[4 * LOG_LINE_MAX];
     struct line l = {stack, 0, 0};
     /* Every byte escapes to at most 6; keys and punctuation are bounded. */
-    size_t need = 6 * (len + jlen + (json_key ? strlen(json_key) : 0)) + 256 +
-                  (size_t)RW_LOG_MAX_FIELDS * 8;
+    size_t need =
+        6 * (len + jlen + (json_key ? strlen(json_key) : 0)) + 256 + (size_t)RW_LOG_MAX_FIELDS * 8;
     l.cap = need <= sizeof stack ? sizeof stack : need;
     if (need > sizeof stack)
         l.p = rw_xmalloc(need);
     bool as_json = logger.format == RW_LOG_JSON;
     bool embed = json && !memchr(json, '\n', jlen) && jlen > 0;
     char ts[RW_RFC3339_MAX];
-    char prio[8];
     rw_format_rfc3339(rw_wall_ms(), ts);
     if (logger.journal) {
+        char prio[8];
         snprintf(prio, sizeof prio, "<%d>", journal_priorities[level]);
         puts_(&l, prio);
     }
@@ -299,8 +299,8 @@ void rw_log(enum rw_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
-void rw_log_json_field(enum rw_log_level level, const char *key, const char *json,
-                       const char *fmt, ...)
+void rw_log_json_field(enum rw_log_level level, const char *key, const char *json, const char *fmt,
+                       ...)
 {
     if (!rw_log_enabled(level))
         return;

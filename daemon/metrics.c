@@ -1,6 +1,7 @@
 /* metrics.c - counters and the Prometheus text exposition. */
 #include "renewald/metrics.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,8 +38,15 @@ static double resident_bytes(void)
     if (n <= 0)
         return -1;
     buf[n] = '\0';
-    unsigned long long size = 0, resident = 0;
-    if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+    /* "SIZE RESIDENT SHARED ...", in pages */
+    char *end = NULL;
+    errno = 0;
+    (void)strtoull(buf, &end, 10);
+    if (errno || end == buf || *end != ' ')
+        return -1;
+    const char *p = end + 1;
+    unsigned long long resident = strtoull(p, &end, 10);
+    if (errno || end == p)
         return -1;
     long page = sysconf(_SC_PAGESIZE);
     return (double)resident * (double)(page > 0 ? page : 4096);

@@ -35,8 +35,8 @@ void rw_log(enum rw_log_level level, const char *fmt, ...) RW_PRINTF(2, 3);
  * caller vouches for (one line): embedded as is in a JSON line, quoted in a
  * logfmt line.  Used by the log sink, whose alert is a JSON object.
  */
-void rw_log_json_field(enum rw_log_level level, const char *key, const char *json,
-                       const char *fmt, ...) RW_PRINTF(4, 5);
+void rw_log_json_field(enum rw_log_level level, const char *key, const char *json, const char *fmt,
+                       ...) RW_PRINTF(4, 5);
 
 /* Per call site: at most BURST messages per 10 s, then one summary line. */
 struct rw_log_limit {
