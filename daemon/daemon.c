@@ -193,6 +193,7 @@ static void on_lease_standby(void *arg)
         rw_info("another instance holds the lease; standing by group=%s", d->cfg->group);
     if (d->phase == PH_CONNECTING)
         d->phase = PH_STANDBY;
+    rw_notify_ready(); /* a hot standby is a running service */
 }
 
 static void on_lease_lost(void *arg, const char *why)
@@ -264,6 +265,7 @@ static void on_load_done(void *arg, bool ok, const char *why, const char *redis_
     rw_ingest_start(d->ingest, d->engine, &d->applied);
     rw_reader_start(d->reader);
     rw_outbox_set_running(d->outbox, true);
+    rw_notify_ready(); /* connected, state loaded: the service is up */
     schedule_work(d);
 }
 
@@ -522,15 +524,17 @@ static void reload(struct renewald *d)
     d->metrics.reload_timestamp_s = (double)rw_wall_ms() / 1000.0;
     if (!cfg) {
         for (int i = 0; i < diag.n; i++)
-            rw_error("reload rejected, keeping the running configuration: %s", diag.msgs[i]);
+            rw_error("reload rejected, keeping the running configuration error=\"%s\"",
+                     diag.msgs[i]);
         rw_diag_free(&diag);
         d->metrics.reload_success = false;
-        rw_notify_ready();
+        rw_notify_reloaded();
         return;
     }
     rw_config_restart_keys(d->cfg, cfg, &diag);
     for (int i = 0; i < diag.n; i++)
-        rw_warn("reload: %s changed but takes effect only after a restart", diag.msgs[i]);
+        rw_warn("reload: a key changed that takes effect only after a restart key=%s",
+                diag.msgs[i]);
     rw_diag_free(&diag);
 
     struct rw_config *old = d->cfg;
@@ -561,7 +565,7 @@ static void reload(struct renewald *d)
     d->metrics.reload_success = true;
     rw_info("configuration reloaded path=%s signals_changed=%s", d->config_path,
             layout ? "yes" : "no");
-    rw_notify_ready();
+    rw_notify_reloaded();
     if (d->phase == PH_ACTIVE)
         schedule_work(d);
 }
@@ -738,7 +742,7 @@ int rw_daemon_run(const char *config_path, struct rw_config *cfg)
     struct renewald *d = rw_xcalloc(1, sizeof *d);
     d->config_path = rw_xstrdup(config_path);
     d->cfg = cfg;
-    d->metrics.reload_success = true;
+    rw_metrics_init(&d->metrics, rw_wall_ms());
     rw_log_init(cfg->log_level, cfg->log_format);
     rw_log_route_libevent();
     signal(SIGPIPE, SIG_IGN);
@@ -759,8 +763,6 @@ int rw_daemon_run(const char *config_path, struct rw_config *cfg)
     rw_lease_allow_takeover(d->lease, d->locked);
     rw_info("renewald %s starting config=%s streams=%d signals=%d sinks=%d", RENEWALD_VERSION,
             config_path, cfg->nstreams, cfg->nsignals, cfg->nsinks);
-    /* Ready once the loop runs: standby and reconnecting are states of a running service. */
-    rw_notify_ready();
     event_base_dispatch(d->base);
     int code = d->exit_code;
     rw_info("stopped");

@@ -1,8 +1,14 @@
 /* metrics.c - counters and the Prometheus text exposition. */
 #include "renewald/metrics.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "renewald/core/account_store.h"
 #include "renewald/core/event.h"
@@ -11,6 +17,49 @@
 static const double latency_bounds[RW_LATENCY_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                           0.5,   1,    2.5,   5,    10,  30};
 static const char *const outcome_names[RW_DELIVERY_OUTCOMES] = {"success", "retry", "dead"};
+
+void rw_metrics_init(struct rw_metrics *m, int64_t now_ms)
+{
+    memset(m, 0, sizeof *m);
+    m->reload_success = true;
+    m->start_time_s = (double)now_ms / 1000.0;
+    m->reload_timestamp_s = m->start_time_s;
+}
+
+/* Resident set size from /proc/self/statm (readable under ProcSubset=pid), or -1. */
+static double resident_bytes(void)
+{
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* "SIZE RESIDENT SHARED ...", in pages */
+    char *end = NULL;
+    errno = 0;
+    (void)strtoull(buf, &end, 10);
+    if (errno || end == buf || *end != ' ')
+        return -1;
+    const char *p = end + 1;
+    unsigned long long resident = strtoull(p, &end, 10);
+    if (errno || end == p)
+        return -1;
+    long page = sysconf(_SC_PAGESIZE);
+    return (double)resident * (double)(page > 0 ? page : 4096);
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 int rw_metrics_reason_index(const char *reason)
 {
@@ -136,4 +185,24 @@ void rw_metrics_render(const struct rw_metrics *m, const struct rw_metrics_gauge
     evbuffer_add_printf(out, "renewald_sweep_stall_seconds_max %.6f\n", m->sweep_slice_max_s);
     header(out, "renewald_catching_up", "gauge", "1 while replaying a backlog.");
     evbuffer_add_printf(out, "renewald_catching_up %d\n", g->catching_up ? 1 : 0);
+
+    header(out, "renewald_config_last_reload_success", "gauge",
+           "1 when the last load or reload of the configuration file succeeded.");
+    evbuffer_add_printf(out, "renewald_config_last_reload_success %d\n", m->reload_success ? 1 : 0);
+    header(out, "renewald_config_last_reload_timestamp_seconds", "gauge",
+           "Unix time of the last load (the start) or reload attempt of the configuration.");
+    evbuffer_add_printf(out, "renewald_config_last_reload_timestamp_seconds %.3f\n",
+                        m->reload_timestamp_s);
+
+    /* The process_* names every Prometheus client library exports. */
+    header(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent.");
+    evbuffer_add_printf(out, "process_cpu_seconds_total %.6f\n", cpu_seconds());
+    double rss = resident_bytes();
+    if (rss >= 0) {
+        header(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+        evbuffer_add_printf(out, "process_resident_memory_bytes %.0f\n", rss);
+    }
+    header(out, "process_start_time_seconds", "gauge",
+           "Start time of the process since the Unix epoch in seconds.");
+    evbuffer_add_printf(out, "process_start_time_seconds %.3f\n", m->start_time_s);
 }

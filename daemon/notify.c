@@ -6,13 +6,27 @@
 #include <time.h>
 #include <systemd/sd-daemon.h>
 
+/* READY=1 was sent: the service is up; a reload may say RELOADING=1 from now on. */
+static bool ready_sent;
+
 void rw_notify_ready(void)
 {
+    if (ready_sent)
+        return; /* once: standby and a reload after a failure are still the same start */
+    ready_sent = true;
     sd_notify(0, "READY=1");
+}
+
+void rw_notify_reloaded(void)
+{
+    if (ready_sent)
+        sd_notify(0, "READY=1");
 }
 
 void rw_notify_reloading(void)
 {
+    if (!ready_sent)
+        return; /* still starting: systemd has no reload to track */
     /* systemd's Type=notify-reload wants the monotonic time of the request. */
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

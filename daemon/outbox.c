@@ -602,6 +602,7 @@ static void start_job(struct rw_outbox *o, int s, struct job *j)
     memset(&req, 0, sizeof req);
     enum rw_sink_prep prep = rw_sink_prepare(sc, j->alert, j->body, rw_wall_ms(), &req, err);
     if (prep == RW_SINK_TRANSFER) {
+        rw_sink_attempt_headers(sc, &req, j->attempts + 1);
         j->outbox = o;
         if (rw_http_client_start(o->http, &req, on_transfer_done, j) == 0) {
             o->in_flight++;

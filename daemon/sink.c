@@ -191,7 +191,7 @@ enum rw_sink_prep rw_sink_prepare(const struct rw_sink_conf *sink, const json_t 
         r = rw_sink_email_prepare(sink, alert, now_ms, out, err);
         break;
     case RW_SINK_LOG:
-        rw_log(RW_LOG_INFO, "alert sink=%s alert=%s", sink->name, b);
+        rw_log_json_field(RW_LOG_INFO, "alert", b, "alert sink=%s", sink->name);
         r = RW_SINK_DELIVERED;
         break;
     default:

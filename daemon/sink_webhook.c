@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,4 +86,41 @@ enum rw_sink_prep rw_sink_webhook_prepare(const struct rw_sink_conf *sink, const
     out->body = rw_xstrndup(body, len);
     out->body_len = len;
     return RW_SINK_TRANSFER;
+}
+
+/* A version 4 UUID from OpenSSL's generator; a clock and counter if it fails. */
+static void delivery_id(char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1) {
+        static uint64_t counter;
+        uint64_t t = (uint64_t)rw_wall_ms(), c = ++counter;
+        for (int i = 0; i < 8; i++) {
+            b[i] = (unsigned char)(t >> (8 * i));
+            b[8 + i] = (unsigned char)(c >> (8 * i));
+        }
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    static const char hex[] = "0123456789abcdef";
+    size_t p = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[p++] = '-';
+        out[p++] = hex[b[i] >> 4];
+        out[p++] = hex[b[i] & 15];
+    }
+    out[p] = '\0';
+}
+
+void rw_sink_attempt_headers(const struct rw_sink_conf *sink, struct rw_http_request *req,
+                             int attempt)
+{
+    if (sink->type != RW_SINK_WEBHOOK)
+        return;
+    char id[37], n[16];
+    delivery_id(id);
+    snprintf(n, sizeof n, "%d", attempt > 0 ? attempt : 1);
+    req->headers = add_header(req->headers, "X-Renewald-Delivery", id);
+    req->headers = add_header(req->headers, "X-Renewald-Attempt", n);
 }

@@ -1,5 +1,6 @@
 # packaging/install.cmake - install rules for everything but the binary (the
-# example configuration, the systemd unit, the man pages) and the CPack
+# example configuration, the systemd units, the man pages, the Debian copyright
+# and changelog) and the CPack
 # settings of the Debian package.  Included at the end of CMakeLists.txt.
 #
 #   cmake --install build --prefix /usr          # DESTDIR=... works too
@@ -15,6 +16,7 @@
 #                  Debian 12) for prefix / or /usr, else P/lib/systemd/system;
 #                  RENEWALD_SYSTEMD_UNITDIR overrides
 #   man pages      P/share/man/man8/renewald.8.gz, man5/renewald.conf.5.gz
+#   docs           P/share/doc/renewald/copyright, changelog.Debian.gz
 # The installed unit's ExecStart= and config paths are rewritten to match.
 
 set(RENEWALD_SYSTEMD_UNITDIR "" CACHE STRING
@@ -51,6 +53,28 @@ foreach(page IN LISTS _rw_man_out)
   string(REGEX MATCH "\\.([0-9])(\\.gz)?$" _ ${page})
   install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${CMAKE_MATCH_1})
 endforeach()
+
+# ---- documentation: the Debian copyright file and changelog (policy 12.5, 12.7)
+
+set(_rw_deb_src ${PROJECT_SOURCE_DIR}/packaging/debian)
+install(FILES ${_rw_deb_src}/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+if(RENEWALD_GZIP)
+  add_custom_command(OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/doc/changelog.Debian.gz
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_CURRENT_BINARY_DIR}/doc
+    COMMAND ${RENEWALD_GZIP} -9nc ${_rw_deb_src}/changelog > ${CMAKE_CURRENT_BINARY_DIR}/doc/changelog.Debian.gz
+    DEPENDS ${_rw_deb_src}/changelog
+    COMMENT "Compressing changelog.Debian"
+    VERBATIM)
+  add_custom_target(renewald_changelog ALL DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/doc/changelog.Debian.gz)
+  add_dependencies(renewald_man renewald_changelog)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/doc/changelog.Debian.gz DESTINATION ${CMAKE_INSTALL_DOCDIR}
+          PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+endif()
+
+# Lintian's overrides of this package, each with its reason.
+install(FILES ${_rw_deb_src}/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
+        RENAME renewald PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 
 # ---- configuration and unit: paths resolved at install time
 
@@ -97,14 +121,17 @@ else()
   set(_rw_unitdir "${_rw_prefix}/lib/systemd/system")
 endif()
 
-# The unit names /usr/bin/renewald and /etc/renewald/renewald.conf.
-file(READ "${_rw_src}/systemd/renewald.service" _rw_unit)
-string(REPLACE "/usr/bin/renewald" "${_rw_exe}" _rw_unit "${_rw_unit}")
-string(REPLACE "/etc/renewald/" "${_rw_etc}/renewald/" _rw_unit "${_rw_unit}")
-file(WRITE "${_rw_bin}/renewald.service.install/renewald.service" "${_rw_unit}")
-file(INSTALL "${_rw_bin}/renewald.service.install/renewald.service"
-     DESTINATION "${_rw_unitdir}"
-     PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+# The units name /usr/bin/renewald and /etc/renewald/: renewald.service, and
+# the template renewald@.service (one instance per partition, /etc/renewald/%i.conf).
+foreach(_rw_name renewald.service renewald@.service)
+  file(READ "${_rw_src}/systemd/${_rw_name}" _rw_unit)
+  string(REPLACE "/usr/bin/renewald" "${_rw_exe}" _rw_unit "${_rw_unit}")
+  string(REPLACE "/etc/renewald/" "${_rw_etc}/renewald/" _rw_unit "${_rw_unit}")
+  file(WRITE "${_rw_bin}/renewald.service.install/${_rw_name}" "${_rw_unit}")
+  file(INSTALL "${_rw_bin}/renewald.service.install/${_rw_name}"
+       DESTINATION "${_rw_unitdir}"
+       PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+endforeach()
 
 # An operator's configuration is never overwritten by a re-install.
 if(EXISTS "$ENV{DESTDIR}${_rw_etc}/renewald/renewald.conf")
@@ -159,35 +186,18 @@ else()
 endif()
 
 # conffiles: dpkg keeps an operator's edits to the configuration on upgrade.
-# Maintainer scripts: tell systemd about the unit; stop it on removal.  The
-# service is not enabled or started on install: the example configuration
-# needs the operator's Redis and sinks first.
+# Maintainer scripts (packaging/debian): deb-systemd-helper and
+# deb-systemd-invoke as Debian's own packages use them.  The service is not
+# enabled or started on install: the example configuration needs the
+# operator's Redis and sinks first.  No system user is created: the units run
+# with DynamicUser=yes.
 set(_rw_ctl ${CMAKE_CURRENT_BINARY_DIR}/debian-control)
 file(WRITE ${_rw_ctl}/conffiles "/etc/renewald/renewald.conf\n")
-file(WRITE ${_rw_ctl}/postinst [[#!/bin/sh
-set -e
-if [ -d /run/systemd/system ]; then
-    systemctl --system daemon-reload >/dev/null || true
-    if [ "$1" = "configure" ] && [ -n "$2" ]; then
-        systemctl try-restart renewald.service >/dev/null || true
-    fi
-fi
-exit 0
-]])
-file(WRITE ${_rw_ctl}/prerm [[#!/bin/sh
-set -e
-if [ -d /run/systemd/system ] && [ "$1" = "remove" ]; then
-    systemctl stop renewald.service >/dev/null || true
-fi
-exit 0
-]])
-file(WRITE ${_rw_ctl}/postrm [[#!/bin/sh
-set -e
-if [ -d /run/systemd/system ]; then
-    systemctl --system daemon-reload >/dev/null || true
-fi
-exit 0
-]])
+foreach(_rw_script postinst prerm postrm)
+  file(COPY ${_rw_deb_src}/${_rw_script} DESTINATION ${_rw_ctl}
+       FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+                        WORLD_READ WORLD_EXECUTE)
+endforeach()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${_rw_ctl}/conffiles;${_rw_ctl}/postinst;${_rw_ctl}/prerm;${_rw_ctl}/postrm")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)

@@ -1,10 +1,16 @@
 #!/usr/bin/python3
 """The second half of scripts/demo: waits (bounded) until renewald has consumed the book and
-delivered its alerts, then prints them and the at-risk worklist readably."""
+delivered its alerts, then prints them, one Slack message and one e-mail as their receivers got
+them (as a person would read them), and the at-risk worklist."""
 
 import argparse
 import collections
+import email
+import email.policy
+import glob
 import json
+import os
+import re
 import sys
 import time
 import urllib.request
@@ -39,11 +45,24 @@ def consumed(r):
     return True
 
 
-def wait(r, port, hook, timeout):
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def wait(r, port, hook, timeout, pid=None):
     """Consumed, caught up, outbox empty and the webhook count stable for 1.5 s."""
     deadline = time.monotonic() + timeout
     stable_since, last = None, -1
     while time.monotonic() < deadline:
+        if pid and not alive(pid):
+            print("demo: renewald exited", file=sys.stderr)
+            return False
         try:
             m = metrics(port)
             ok = consumed(r) and not m["renewald_catching_up"] and not m["renewald_outbox_depth"]
@@ -67,11 +86,58 @@ def score(x):
     return "  -  " if x is None else "%5.1f" % x
 
 
+def mrkdwn(text):
+    """Slack mrkdwn as plain text: <url|label> links as "label (url)", *bold* and _italic_ bare."""
+    text = re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", text)
+    text = re.sub(r"<([^>]+)>", r"\1", text)
+    text = re.sub(r"(?<!\w)\*([^*\n]+)\*(?!\w)", r"\1", text)
+    text = re.sub(r"(?<!\w)_([^_\n]+)_(?!\w)", r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def slack_as_text(payload):
+    """The lines a person reads in Slack for an incoming-webhook payload (Block Kit blocks,
+    else its text)."""
+    out = []
+    for b in payload.get("blocks") or []:
+        t = b.get("type")
+        if t == "header":
+            out += [mrkdwn(b["text"]["text"]).upper(), ""]
+        elif t == "section":
+            if b.get("text"):
+                out += mrkdwn(b["text"]["text"]).splitlines()
+            fields = [mrkdwn(f["text"]).replace("\n", " ") for f in b.get("fields") or []]
+            for i in range(0, len(fields), 2):
+                out.append("   ".join(x.ljust(36) for x in fields[i:i + 2]).rstrip())
+        elif t == "context":
+            out.append("  ".join(mrkdwn(e.get("text", "")) for e in b.get("elements") or []))
+        elif t == "divider":
+            out.append("-" * 40)
+        elif t == "actions":
+            out.append("  ".join("[%s] %s" % (mrkdwn(e["text"]["text"]), e.get("url", ""))
+                                 for e in b.get("elements") or [] if e.get("text")))
+    if not out:
+        out = mrkdwn(payload.get("text") or "").splitlines()
+    return out
+
+
+def mail_as_text(path):
+    """The headers a mail reader shows, then the text body."""
+    with open(path, "rb") as f:
+        msg = email.message_from_binary_file(f, policy=email.policy.default)
+    out = ["%s: %s" % (h, msg[h]) for h in ("From", "To", "Subject", "Date") if msg[h]]
+    body = msg.get_body(preferencelist=("plain",))
+    out.append("")
+    out += (body.get_content() if body else "(no text part)").rstrip().splitlines()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--http", type=int, required=True)
-    ap.add_argument("--hook", required=True)
+    ap.add_argument("--received", required=True, help="the directory of demo_receiver.py")
+    ap.add_argument("--pid", type=int, help="renewald's pid: stop waiting when it exits")
     ap.add_argument("--book", required=True)
     ap.add_argument("--timeout", type=float, default=40)
     a = ap.parse_args()
@@ -79,11 +145,12 @@ def main():
     book = json.load(open(a.book))
     r = redis.Redis(host="127.0.0.1", port=a.port, decode_responses=True, socket_timeout=10)
     t0 = time.monotonic()
-    if not wait(r, a.http, a.hook, a.timeout):
+    hook = os.path.join(a.received, "hook.jsonl")
+    if not wait(r, a.http, hook, a.timeout, a.pid):
         print("demo: renewald did not finish within %.0fs" % a.timeout, file=sys.stderr)
         return 1
     m = metrics(a.http)
-    alerts = [json.loads(l) for l in open(a.hook) if l.strip()]
+    alerts = [json.loads(l) for l in open(hook) if l.strip()]
 
     print()
     print("== the book ==")
@@ -122,6 +189,22 @@ def main():
         print("  %-14s %-26s %-22s score %s  renews %s (%s d)" % (
             al["kind"], (al.get("name") or al["account"])[:26], what, score(al.get("score")),
             al.get("renewal_date") or "-", al.get("days_to_renewal")))
+
+    slack = os.path.join(a.received, "slack.jsonl")
+    msgs = [json.loads(l) for l in open(slack) if l.strip()] if os.path.exists(slack) else []
+    print()
+    print("== one Slack message (of %d posted to the Slack-like sink), as Slack shows it ==" %
+          len(msgs))
+    if msgs:
+        for line in slack_as_text(msgs[0]):
+            print("  | " + line)
+    mails = sorted(glob.glob(os.path.join(a.received, "mail", "*.eml")))
+    print()
+    print("== one e-mail (of %d sent to the local SMTP server), as a mail reader shows it ==" %
+          len(mails))
+    if mails:
+        for line in mail_as_text(mails[0]):
+            print("  | " + line)
 
     print()
     print("== worklist: at risk, renewing within 90 days, lowest score first ==")

@@ -32,8 +32,12 @@ struct rw_metrics {
     bool redis_up;
     int64_t outbox_depth;
     bool reload_success;       /* the last reload (or the start) loaded its file */
-    double reload_timestamp_s; /* wall time of the last reload, 0 before any */
+    double reload_timestamp_s; /* wall time of the last load or reload attempt */
+    double start_time_s;       /* wall time the process started */
 };
+
+/* Zeroes M for a process that started (and loaded its file) at wall time NOW_MS. */
+void rw_metrics_init(struct rw_metrics *m, int64_t now_ms);
 
 /* Counts that become true only when the commit carrying them lands. */
 struct rw_counts {

@@ -40,6 +40,15 @@ enum rw_sink_prep rw_sink_prepare(const struct rw_sink_conf *sink, const json_t 
                                   const char *body, int64_t now_ms, struct rw_http_request *out,
                                   char err[RW_SINK_ERROR_MAX]) RW_NODISCARD;
 
+/*
+ * Adds the headers of one attempt to REQ, a transfer rw_sink_prepare() made
+ * for SINK: for a webhook, X-Renewald-Delivery (a random UUID, new for every
+ * attempt) and X-Renewald-Attempt (ATTEMPT: 1 for the first, 2 for the first
+ * retry, ...).  Neither is signed.  Other sink types are left alone.
+ */
+void rw_sink_attempt_headers(const struct rw_sink_conf *sink, struct rw_http_request *req,
+                             int attempt);
+
 enum rw_delivery_outcome {
     RW_DELIVERY_SUCCESS = 0,
     RW_DELIVERY_RETRY = 1,     /* retry_after_ms: the server's wish, or -1 */

@@ -270,20 +270,46 @@ def log_messages(text):
     return out
 
 
-def log_sink_alerts(text):
-    """The alert objects printed by `log` sinks: every log message holding a JSON
-    object that has an `id` and a `kind`."""
-    out = []
-    for msg in log_messages(text):
-        k = msg.find("{")
-        if k < 0:
-            continue
+_LOGFMT_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def log_fields(line):
+    """The fields of one log line as a dict: a JSON line's object, or a logfmt
+    line's key=value pairs (quoted values unescaped)."""
+    line = line.strip()
+    if line.startswith("<") and ">" in line[:4]:  # journald priority prefix
+        line = line[line.index(">") + 1:]
+    if line.startswith("{"):
         try:
-            obj, _end = json.JSONDecoder().raw_decode(msg[k:])
+            obj = json.loads(line)
+            return obj if isinstance(obj, dict) else {}
         except ValueError:
-            continue
-        if isinstance(obj, dict) and "id" in obj and "kind" in obj:
-            out.append(obj)
+            return {}
+    out = {}
+    for k, v in _LOGFMT_PAIR.findall(line):
+        if v.startswith('"'):
+            try:
+                v = _unescape(v[1:-1])
+            except ValueError:
+                v = v[1:-1]
+        out[k] = v
+    return out
+
+
+def log_sink_alerts(text):
+    """The alert objects printed by `log` sinks: the `alert` field (a JSON
+    object, or in logfmt a quoted JSON text) of every log line that has one
+    with an `id` and a `kind`."""
+    out = []
+    for line in text.splitlines():
+        alert = log_fields(line).get("alert")
+        if isinstance(alert, str):
+            try:
+                alert = json.loads(alert)
+            except ValueError:
+                continue
+        if isinstance(alert, dict) and "id" in alert and "kind" in alert:
+            out.append(alert)
     return out
 
 

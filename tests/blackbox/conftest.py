@@ -672,3 +672,11 @@ def smtp_receiver():
 def pytest_report_header(config):
     return "renewald binary: %s (%s)" % (
         RENEWALD_BIN, "present" if os.access(RENEWALD_BIN, os.X_OK) else "MISSING")
+
+
+@pytest.fixture(scope="session")
+def deb_package(tmp_path_factory):
+    """The .deb built by the README's own build block, in a fresh build
+    directory (the shared one is left alone); built once per run."""
+    from walkthrough import build_deb
+    return build_deb(str(tmp_path_factory.mktemp("deb") / "build-deb"))

@@ -271,9 +271,10 @@ def test_routes_and_log_sink(redis_server, daemon_factory, http_receiver):
         printed, d.log_tail(40))
     for p in printed:
         assert p == next(a for a in alerts if a["id"] == p["id"])
-    # log_format = json: each such line is one JSON document
+    # log_format = json: each such line is one JSON document whose "alert" is the alert object
     lines = [ln for ln in d.log_text().splitlines() if by["risky"]["id"] in ln
-             and '\\"kind\\"' in ln]
+             and '"msg":"alert"' in ln]
     assert lines, d.log_tail(40)
     for ln in lines:
-        json.loads(ln)
+        obj = json.loads(ln)
+        assert obj["msg"] == "alert" and obj["alert"]["id"] == by["risky"]["id"], ln

@@ -573,22 +573,7 @@ def test_cmake_install_other_prefix(tmp_path):
 # the .deb
 
 
-@pytest.fixture(scope="module")
-def deb_package(tmp_path_factory):
-    """Configures a fresh build directory with prefix /usr (the shared one is
-    left alone), builds the binary and man pages, runs cpack -G DEB."""
-    cmake = tool("cmake", "cmake")
-    cpack = tool("cpack", "cmake")
-    tool("dpkg-deb", "dpkg")
-    build = str(tmp_path_factory.mktemp("deb") / "build")
-    run([cmake, "-S", REPO, "-B", build, "-DCMAKE_INSTALL_PREFIX=/usr",
-         "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DRENEWALD_TESTS=OFF"], timeout=180)
-    run([cmake, "--build", build, "-j%d" % max(2, os.cpu_count() or 2),
-         "--target", "renewald", "renewald_man"], timeout=600)
-    run([cpack, "-G", "DEB"], cwd=build, timeout=600)
-    debs = [f for f in os.listdir(build) if f.endswith(".deb")]
-    assert len(debs) == 1, debs
-    return os.path.join(build, debs[0])
+# deb_package: the session fixture of conftest.py (the README's build block).
 
 
 def deb_field(deb, field):
@@ -642,7 +627,11 @@ def test_deb_contents(deb_package, tmp_path):
     assert sorted(files) == sorted([
         "/usr/bin/renewald", "/etc/renewald/renewald.conf",
         os.path.join("/", os.path.relpath(unit, root)),
-        "/usr/share/man/man8/renewald.8.gz", "/usr/share/man/man5/renewald.conf.5.gz"]), files
+        os.path.join("/", os.path.relpath(unit, root)).replace("renewald.service",
+                                                              "renewald@.service"),
+        "/usr/share/man/man8/renewald.8.gz", "/usr/share/man/man5/renewald.conf.5.gz",
+        "/usr/share/doc/renewald/copyright", "/usr/share/doc/renewald/changelog.Debian.gz",
+        "/usr/share/lintian/overrides/renewald"]), files
 
 
 @skip_under_asan
