@@ -45,7 +45,6 @@ struct rw_cluster {
     struct event *timer; /* the attempt's timeout, or the wait for the next round */
     redisAsyncContext *dac;
     char dhost[64]; /* host of the node asked, for entries with an empty IP */
-    uint64_t gen;   /* bumped when an attempt ends: older callbacks are ignored */
     char cand[MAX_CANDIDATES][RW_CLUSTER_ADDR_MAX];
     int ncand, tried, start;
     bool running, again, waiting;
@@ -158,10 +157,10 @@ static void arm(struct rw_cluster *cl, int64_t ms)
     evtimer_add(cl->timer, &tv);
 }
 
-/* Ends the attempt in progress: its connection goes (now, or once its callback returns). */
+/* Ends the attempt in progress: its connection goes (now, or once its callback returns);
+ * callbacks of a context that is not cl->dac any more are ignored. */
 static void close_attempt(struct rw_cluster *cl)
 {
-    cl->gen++;
     if (cl->dac) {
         redisAsyncContext *ac = cl->dac;
         cl->dac = NULL;
@@ -229,7 +228,8 @@ static void on_view(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct rw_cluster *cl = ac->data;
     redisReply *reply = r;
-    if (ac != cl->dac || (uintptr_t)privdata != (uintptr_t)cl->gen)
+    (void)privdata;
+    if (ac != cl->dac)
         return; /* an attempt that ended */
     if (!reply) {
         next_attempt(cl);
@@ -253,7 +253,8 @@ static void on_auth(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct rw_cluster *cl = ac->data;
     redisReply *reply = r;
-    if (ac != cl->dac || (uintptr_t)privdata != (uintptr_t)cl->gen || !reply)
+    (void)privdata;
+    if (ac != cl->dac || !reply)
         return;
     if (reply->type == REDIS_REPLY_ERROR)
         rw_log_rl(RW_LOG_ERROR, "redis cluster: AUTH refused by %s error=\"%.200s\"",
@@ -264,8 +265,7 @@ static void send_view_query(struct rw_cluster *cl)
 {
     const char *argv[2] = {"CLUSTER", cl->use_slots ? "SLOTS" : "SHARDS"};
     size_t lens[2] = {7, strlen(argv[1])};
-    if (redisAsyncCommandArgv(cl->dac, on_view, (void *)(uintptr_t)cl->gen, 2, argv, lens) !=
-        REDIS_OK)
+    if (redisAsyncCommandArgv(cl->dac, on_view, NULL, 2, argv, lens) != REDIS_OK)
         next_attempt(cl);
 }
 
@@ -276,7 +276,6 @@ static void on_discovery_connect(const redisAsyncContext *ac, int status)
         return;
     rw_debug("redis cluster: cannot reach %s error=\"%s\"", cl->dhost, ac->errstr);
     cl->dac = NULL; /* hiredis frees it after this callback */
-    cl->gen++;
     next_attempt(cl);
 }
 
@@ -287,7 +286,6 @@ static void on_discovery_disconnect(const redisAsyncContext *ac, int status)
     if (ac != cl->dac)
         return;
     cl->dac = NULL;
-    cl->gen++;
     next_attempt(cl);
 }
 
@@ -311,12 +309,11 @@ static bool ask_node(struct rw_cluster *cl, const char *addr)
     redisAsyncSetConnectCallback(ac, on_discovery_connect);
     redisAsyncSetDisconnectCallback(ac, on_discovery_disconnect);
     cl->dac = ac;
-    cl->gen++;
     if (cl->password) {
         const char *argv[3] = {"AUTH", cl->username ? cl->username : cl->password, cl->password};
         size_t lens[3] = {4, strlen(argv[1]), strlen(cl->password)};
-        if (redisAsyncCommandArgv(ac, on_auth, (void *)(uintptr_t)cl->gen, cl->username ? 3 : 2,
-                                  argv, lens) != REDIS_OK) {
+        if (redisAsyncCommandArgv(ac, on_auth, NULL, cl->username ? 3 : 2, argv, lens) !=
+            REDIS_OK) {
             close_attempt(cl);
             return false;
         }
@@ -566,7 +563,7 @@ void rw_cluster_watch(struct rw_cluster *cl, rw_cluster_change_cb cb, void *arg)
         cl->watchers[cl->nwatchers++] = (struct watcher){cb, arg};
 }
 
-void rw_cluster_unwatch(struct rw_cluster *cl, void *arg)
+void rw_cluster_unwatch(struct rw_cluster *cl, const void *arg)
 {
     for (int i = 0; i < cl->nwatchers; i++) {
         if (cl->watchers[i].arg == arg) {

@@ -54,7 +54,7 @@ uint64_t rw_cluster_changes(const struct rw_cluster *cl);
  * each change of the master.  At most 4 watchers; ARG identifies one.
  */
 void rw_cluster_watch(struct rw_cluster *cl, rw_cluster_change_cb cb, void *arg);
-void rw_cluster_unwatch(struct rw_cluster *cl, void *arg);
+void rw_cluster_unwatch(struct rw_cluster *cl, const void *arg);
 
 /* Something went wrong with the master (WHY, for the debug log): look again soon. */
 void rw_cluster_trouble(struct rw_cluster *cl, const char *why);
