@@ -200,6 +200,32 @@ class RedisCluster:
         self.wait_stable(min_replicas=self.replicas, timeout=timeout)
         return old, new
 
+    # -- slot migration (what redis-cli --cluster reshard does, one step at a time)
+
+    def node_id(self, server):
+        return server.client().execute_command("CLUSTER", "MYID")
+
+    def migration_begin(self, slot, src, dst):
+        dst.client().execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", self.node_id(src))
+        src.client().execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", self.node_id(dst))
+
+    def migrate_keys(self, slot, src, dst, keys=None):
+        """MIGRATEs KEYS (default: every key of SLOT on SRC) to DST; returns them."""
+        r = src.client()
+        if keys is None:
+            keys = r.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100000)
+        if keys:
+            r.execute_command("MIGRATE", "127.0.0.1", dst.port, "", 0, 10000, "KEYS", *keys)
+        return keys
+
+    def migration_end(self, slot, dst):
+        """SETSLOT NODE on every master, the new owner first."""
+        dst_id = self.node_id(dst)
+        masters = [dst] + [s for s in self.live() if s is not dst and
+                           s.client().info("replication").get("role") == "master"]
+        for s in masters:
+            s.client().execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+
     def client_for(self, key, **kw):
         """A plain client of the current master of KEY's slot."""
         return self.master_of(key).client(**kw)

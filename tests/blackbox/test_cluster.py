@@ -20,8 +20,8 @@
 import collections
 import json
 import os
+import signal
 import subprocess
-import time
 
 import pytest
 
@@ -385,3 +385,104 @@ def check_partitions(cl, daemons, summary, fed, accounts_by_part, receiver, lost
         assert "redis lost acknowledged writes" in log, "p%d did not notice" % k
         recreated += sum(1 for i, n in created_ids(log).items() if n > 1 and i in stream_ids)
     assert recreated > 0, "no alert was created twice: the lost writes held none"
+
+
+def events_total(d):
+    from conftest import metric_values, parse_metrics
+
+    return sum(metric_values(parse_metrics(d.metrics()), "renewald_events_total"))
+
+
+@pytest.mark.slow
+def test_slot_migration_asks_then_moves(tmp_path, http_receiver):
+    """The slot of {p0} migrates to another master while its renewald runs: with every key
+    gone from the old master, each command comes back with ASK and is sent once more, after
+    ASKING, to the importing master (multi-key commands on keys that do not exist there yet
+    are refused with TRYAGAIN and retried); once the slot is handed over, MOVED takes the links
+    there.  Nothing is lost or counted twice."""
+    cl = RedisCluster(str(tmp_path / "cluster"), node_timeout_ms=1500)
+    d = None
+    feeder = None
+    try:
+        cl.start()
+        summary = run_loadgen(cl.servers[0].address, "--partitions", str(NPART), "--accounts",
+                              "40", "--days", "20", "--start", START, "--explicit-ids")
+        accounts = set()
+        r = cl.client_for(streams_of(0)[2])
+        for _, f in r.xrange(streams_of(0)[2], "-", "+"):
+            accounts.add(json.loads(f["event"])["account"])
+        book0 = sum(summary["streams"][s] for s in streams_of(0))
+        d = Daemon(str(tmp_path / "p0"), partition_config(cl, 0, free_port(),
+                                                           http_receiver.url("/hook")),
+                   name="renewald-p0")
+        d.config["redis"]["lease"] = "10s"  # outlives the pause below
+        d.write_config(d.config)
+        d.start()
+        d.wait_healthy(timeout=60)
+        wait_until(lambda: events_total(d) == book0, timeout=60, what="the book consumed")
+
+        fed = fed_events({0: accounts})[0]
+        burst, rest = fed[:len(fed) // 3], fed[len(fed) // 3:]
+        src = cl.master_of(streams_of(0)[0])
+        dst = next(s for s in cl.live() if s is not src and
+                   s.client().info("replication").get("role") == "master")
+        slot = key_slot("p0")
+        # While the daemon is stopped: events it has not read, then every key of the slot
+        # moves to DST (the slot stays MIGRATING on SRC, IMPORTING on DST).
+        d.signal(signal.SIGSTOP)
+        try:
+            pipe = src.client().pipeline(transaction=False)
+            for s, eid, fields in burst:
+                pipe.xadd(s, fields, id=eid)
+            pipe.execute()
+            cl.migration_begin(slot, src, dst)
+            moved = cl.migrate_keys(slot, src, dst)
+            assert set(streams_of(0)) <= set(moved) and prefix_of(0) + "state" in moved
+        finally:
+            d.signal(signal.SIGCONT)
+        # Everything the daemon asks SRC for now comes back with ASK.
+        wait_until(lambda: d.log_text().count("ASK redirection") >= 20, timeout=60,
+                   what="ASK redirections followed")
+        cl.migration_end(slot, dst)
+        wait_until(lambda: cl.master_of(streams_of(0)[0]) is dst, timeout=30,
+                   what="DST serving the slot")
+        feeder = PartitionFeeder(cl, rest, chunk=50, pause=0.01, name="feeder-p0")
+        feeder.start()
+        feeder.ensure_all()
+        wait_until(lambda: partition_status(cl, 0)[0], timeout=120, what="p0 consumed")
+        wait_until(lambda: d.get("/healthz")[0] == 200, timeout=60, what="p0 healthy")
+        log = d.log_text()
+        assert "moved from %s to %s (MOVED)" % (src.address, dst.address) in log, d.log_tail(40)
+        assert "redis lost acknowledged writes" not in log
+
+        # The state equals the model of the partition's events; alerts once each.
+        signals = model.signals_from_config(d.config)
+        events, alerts = read_partition(cl, 0)
+        per_acct = collections.defaultdict(list)
+        metas = collections.defaultdict(list)
+        max_ts = 0
+        for s in streams_of(0):
+            assert len(events[s]) == summary["streams"][s] + sum(1 for e in fed if e[0] == s)
+            for _, f in events[s]:
+                ev = json.loads(f["event"])
+                ts = ev["ts"] if isinstance(ev["ts"], int) else parse_rfc3339(ev["ts"])
+                max_ts = max(max_ts, ts)
+                per_acct[ev["account"]].append((ts, float(ev.get("value", 1)), ev["type"]))
+                if ev["type"] == "account":
+                    metas[ev["account"]].append(ev)
+        errs = []
+        for acct in sorted(per_acct):
+            status, doc = d.get(account_path(acct))
+            assert status == 200, (acct, status)
+            errs += check_account_doc(doc, acct, signals, per_acct[acct], metas[acct], max_ts)
+        assert not errs, fmt_errors(errs)
+        ids = collections.Counter(a["id"] for a in alerts)
+        assert alerts and max(ids.values()) == 1
+        delivered = {alerting.request_alert_id(q) for q in http_receiver.snapshot()}
+        assert delivered <= set(ids)
+    finally:
+        if feeder is not None:
+            feeder.cancel()
+        if d is not None:
+            d.stop(timeout=20)
+        cl.stop()
