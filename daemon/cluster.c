@@ -116,6 +116,25 @@ struct rw_rnode *rw_cluster_rnode_from(const redisReply *reply, size_t max_nodes
     return pool;
 }
 
+bool rw_cluster_master_sync(redisContext *c, const char *self_host, int slot,
+                            char out[RW_CLUSTER_ADDR_MAX])
+{
+    redisReply *reply = redisCommand(c, "CLUSTER SLOTS");
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(reply);
+        return false;
+    }
+    struct rw_rnode *tree = rw_cluster_rnode_from(reply, MAX_REPLY_NODES);
+    struct rw_cluster_view *v = rw_xmalloc(sizeof *v);
+    bool ok = tree && rw_cluster_parse_slots(tree, slot, self_host, v) && v->covered;
+    if (ok)
+        memcpy(out, v->master, RW_CLUSTER_ADDR_MAX);
+    free(v);
+    free(tree);
+    freeReplyObject(reply);
+    return ok;
+}
+
 /* ---- the master ---- */
 
 static void on_notify(evutil_socket_t fd, short what, void *arg)

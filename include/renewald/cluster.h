@@ -79,6 +79,14 @@ bool rw_cluster_ask(struct rw_cluster *cl, const char *addr, const char *cmd, si
 void rw_cluster_ask_close(struct rw_cluster *cl);
 
 /*
+ * Blocking, for tools and `renewald backtest` (never the loop): asks the node C is
+ * connected to (its IP: SELF_HOST) CLUSTER SLOTS for the master of SLOT, into OUT.
+ * False when C is not a cluster node, cannot answer, or no master serves the slot.
+ */
+bool rw_cluster_master_sync(redisContext *c, const char *self_host, int slot,
+                            char out[RW_CLUSTER_ADDR_MAX]) RW_NODISCARD;
+
+/*
  * A copy of the shape of REPLY as a tree of rw_rnode (strings borrowed from
  * REPLY, which must outlive it), in one allocation the caller frees with
  * free().  NULL when REPLY nests deeper than 8 or has more than MAX_NODES nodes.

@@ -480,6 +480,16 @@ def test_slot_migration_asks_then_moves(tmp_path, http_receiver):
         assert alerts and max(ids.values()) == 1
         delivered = {alerting.request_alert_id(q) for q in http_receiver.snapshot()}
         assert delivered <= set(ids)
+
+        # `renewald backtest --stream` on the partition's configuration reads the streams
+        # from the master of their slot (found through the seeds) and alerts the same.
+        out = str(tmp_path / "bt.jsonl")
+        res = run_renewald(["backtest", "-c", d.config_path, "--stream", ",".join(streams_of(0)),
+                            "--out", out], timeout=120)
+        assert res.returncode == 0, res.stderr
+        with open(out) as f:
+            bt = [json.loads(line)["id"] for line in f if line.strip()]
+        assert bt == [a["id"] for a in alerts]
     finally:
         if feeder is not None:
             feeder.cancel()
