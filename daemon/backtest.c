@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "renewald/cluster.h"
 #include "renewald/config.h"
 #include "renewald/core/engine.h"
 #include "renewald/core/json_arena.h"
@@ -196,21 +197,21 @@ struct src_stream {
     bool done;
 };
 
-static redisContext *connect_redis(const struct rw_config *cfg)
+static redisContext *open_node(const struct rw_config *cfg, const char *address)
 {
     redisContext *c;
     struct timeval tv = {10, 0};
-    if (strncmp(cfg->redis_address, "unix:", 5) == 0) {
-        c = redisConnectUnixWithTimeout(cfg->redis_address + 5, tv);
+    if (strncmp(address, "unix:", 5) == 0) {
+        c = redisConnectUnixWithTimeout(address + 5, tv);
     } else {
         char host[64];
         int port;
-        if (!rw_split_host_port(cfg->redis_address, host, sizeof host, 1, &port))
+        if (!rw_split_host_port(address, host, sizeof host, 1, &port))
             return NULL;
         c = redisConnectWithTimeout(host, port, tv);
     }
     if (!c || c->err) {
-        fprintf(stderr, "renewald backtest: cannot connect to redis %s: %s\n", cfg->redis_address,
+        fprintf(stderr, "renewald backtest: cannot connect to redis %s: %s\n", address,
                 c ? c->errstr : "out of memory");
         redisFree(c);
         return NULL;
@@ -237,6 +238,30 @@ static redisContext *connect_redis(const struct rw_config *cfg)
         redisFree(c);
         return NULL;
     }
+    return c;
+}
+
+/* [redis] address, or with cluster = true the master of the streams' slot (via the seeds). */
+static redisContext *connect_redis(const struct rw_config *cfg)
+{
+    if (!cfg->redis_cluster)
+        return open_node(cfg, cfg->redis_address);
+    char *copy = rw_xstrdup(cfg->redis_address), *seeds[RW_MAX_SEEDS], master[RW_CLUSTER_ADDR_MAX];
+    int n = rw_split_list(copy, seeds, RW_MAX_SEEDS), port;
+    int slot = rw_cluster_key_slot(cfg->streams[0], strlen(cfg->streams[0]));
+    redisContext *c = NULL;
+    for (int i = 0; i < n && !c; i++) {
+        char host[64];
+        redisContext *seed = rw_split_host_port(seeds[i], host, sizeof host, 1, &port)
+                                 ? open_node(cfg, seeds[i])
+                                 : NULL;
+        if (seed && rw_cluster_master_sync(seed, host, slot, master))
+            c = open_node(cfg, master);
+        redisFree(seed);
+    }
+    if (!c)
+        fprintf(stderr, "renewald backtest: no seed node named the master of slot %d\n", slot);
+    free(copy);
     return c;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "renewald/api.h"
+#include "renewald/cluster.h"
 #include "renewald/commit.h"
 #include "renewald/core/merge.h"
 #include "renewald/core/route.h"
@@ -45,6 +46,7 @@ struct renewald {
     struct rw_applied applied;
     struct rw_load_result load;
 
+    struct rw_cluster *cluster;  /* [redis] cluster = true; else NULL */
     struct rw_link *reader_link; /* XREADGROUP only: it blocks */
     struct rw_link *writer_link; /* everything else */
     struct rw_reader *reader;
@@ -65,6 +67,7 @@ struct renewald {
     bool waiting;      /* in that backoff */
     double sweep_cpu_s;
     int64_t refresh_mono_ms; /* when the last score refresh pass began */
+    uint64_t landed_seq;     /* highest commit known to have landed */
 
     struct event *sig_term, *sig_int, *sig_hup;
     struct event *housekeeping, *work, *retry, *stop_timer;
@@ -252,6 +255,12 @@ static void on_load_done(void *arg, bool ok, const char *why, const char *redis_
                 "(first start, or redis lost its data)");
     rw_info("state loaded accounts=%zu pending_deliveries=%zu commit_seq=%llu", r->accounts,
             r->jobs, (unsigned long long)r->commit_seq);
+    if (r->commit_seq < d->landed_seq)
+        rw_warn("redis lost acknowledged writes (a failover, or a restart without persistence): "
+                "commit %llu had landed, redis holds %llu; the entries they covered are applied "
+                "again",
+                (unsigned long long)d->landed_seq, (unsigned long long)r->commit_seq);
+    d->landed_seq = r->commit_seq;
     rw_commit_settle(d->commit, r->commit_seq, &d->metrics);
     rw_commit_restore(d->commit, r->commit_seq, &r->log);
     d->applied = r->applied;
@@ -322,8 +331,9 @@ static void proven(struct renewald *d)
 static void on_landed(void *arg, uint64_t seq, const struct rw_counts *counts,
                       const struct rw_job_list *jobs)
 {
-    (void)seq;
     struct renewald *d = arg;
+    if (seq > d->landed_seq)
+        d->landed_seq = seq;
     d->metrics.commits_total++;
     rw_metrics_add(&d->metrics, counts);
     for (size_t i = 0; i < jobs->n; i++)
@@ -681,8 +691,12 @@ static bool build(struct renewald *d)
     d->work = event_new(d->base, -1, 0, on_work, d);
     d->retry = evtimer_new(d->base, on_retry, d);
     d->stop_timer = event_new(d->base, -1, EV_PERSIST, on_stop_timer, d);
-    d->reader_link = rw_link_new(d->base, cfg, "reader", READER_REPLY_TIMEOUT_MS, on_link_state, d);
-    d->writer_link = rw_link_new(d->base, cfg, "writer", WRITER_REPLY_TIMEOUT_MS, on_link_state, d);
+    if (cfg->redis_cluster && !(d->cluster = rw_cluster_new(d->base, cfg)))
+        return false;
+    d->reader_link =
+        rw_link_new(d->base, cfg, d->cluster, "reader", READER_REPLY_TIMEOUT_MS, on_link_state, d);
+    d->writer_link =
+        rw_link_new(d->base, cfg, d->cluster, "writer", WRITER_REPLY_TIMEOUT_MS, on_link_state, d);
     if (!d->scorer || !d->housekeeping || !d->work || !d->retry || !d->stop_timer ||
         !d->reader_link || !d->writer_link)
         return false;
@@ -715,6 +729,7 @@ static void teardown(struct renewald *d)
 {
     rw_link_free(d->reader_link);
     rw_link_free(d->writer_link);
+    rw_cluster_free(d->cluster); /* after the links that use it */
     rw_api_free(d->api);
     rw_outbox_free(d->outbox);
     rw_reader_free(d->reader);

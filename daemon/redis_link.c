@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "renewald/cluster.h"
 #include "renewald/log.h"
 #include "renewald/core/parse.h"
 
@@ -24,10 +25,16 @@ struct pending {
     void *arg;
     int64_t deadline_ms; /* monotonic */
     bool handshake;      /* AUTH/SELECT sent by the link itself */
+    /* Cluster mode: the command as sent, for an ASK redirection (sent there once). */
+    sds cmd;
+    bool asked;    /* answered by the cluster's side connection, not by this one */
+    bool detached; /* asked, then given up by the link: the side answer only frees it */
 };
 
 struct rw_link {
     struct event_base *base;
+    struct rw_cluster *cluster;               /* cluster mode: where the master is; else NULL */
+    char addr[RW_CLUSTER_ADDR_MAX], host[64]; /* of the connection made or being made */
     /* Copies of [redis]: a reload frees the config but never changes these. */
     char *address, *username, *password;
     int db;
@@ -50,12 +57,99 @@ struct rw_link {
 };
 
 static void schedule_reconnect(struct rw_link *link);
+static void do_connect(struct rw_link *link);
 
 static void pending_unlink(struct pending *p)
 {
     p->prev->next = p->next;
     p->next->prev = p->prev;
     p->link->in_flight--;
+}
+
+static void pending_free(struct pending *p)
+{
+    if (p->cmd)
+        sdsfree(p->cmd);
+    free(p);
+}
+
+/* The side connection answered a command redirected by ASK (NULL: it went). */
+static void on_ask_done(redisReply *reply, void *arg)
+{
+    struct pending *p = arg;
+    if (p->detached) {
+        pending_free(p);
+        return;
+    }
+    struct rw_link *link = p->link;
+    pending_unlink(p);
+    rw_link_reply_cb cb = p->cb;
+    void *cb_arg = p->arg;
+    pending_free(p);
+    if (cb)
+        cb(link, reply, cb_arg);
+}
+
+/* Commands handed to the side connection end for their owners now (NULL replies). */
+static void drop_asked(struct rw_link *link)
+{
+    size_t n = 0, k = 0;
+    for (struct pending *p = link->head.next; p != &link->head; p = p->next)
+        n += p->asked;
+    if (n == 0)
+        return;
+    struct {
+        rw_link_reply_cb cb;
+        void *arg;
+    } *calls = rw_xcalloc(n, sizeof *calls);
+    struct pending *next;
+    for (struct pending *p = link->head.next; p != &link->head; p = next) {
+        next = p->next;
+        if (!p->asked)
+            continue;
+        pending_unlink(p);
+        p->detached = true;
+        calls[k].cb = p->cb;
+        calls[k++].arg = p->arg;
+        p->cb = NULL;
+    }
+    /* The side connection may be what is stuck; its answers now only free. */
+    rw_cluster_ask_close(link->cluster);
+    for (size_t i = 0; i < k; i++)
+        if (calls[i].cb)
+            calls[i].cb(link, NULL, calls[i].arg);
+    free(calls);
+}
+
+/* Cluster mode: a cluster error in REPLY; true when the command went on to an ASK target. */
+static bool cluster_reply(struct rw_link *link, struct pending *p, const redisReply *reply)
+{
+    struct rw_redirect rd;
+    enum rw_cluster_error kind =
+        rw_cluster_on_error(link->cluster, reply->str, reply->len, link->host, &rd);
+    if (kind != RW_CERR_ASK || !rd.addr_ok || !p->cmd || p->asked)
+        return false;
+    if (!rw_cluster_ask(link->cluster, rd.addr, p->cmd, sdslen(p->cmd), on_ask_done, p))
+        return false;
+    p->asked = true; /* stays in the list (the watchdog covers it) until the answer */
+    return true;
+}
+
+/* The cluster's master changed: connect there. */
+static void on_master_changed(void *arg)
+{
+    struct rw_link *link = arg;
+    const char *master = rw_cluster_master(link->cluster);
+    link->backoff_ms = RECONNECT_MIN_MS;
+    if (!master || link->freeing)
+        return;
+    if (link->ac) {
+        if (strcmp(link->addr, master) != 0)
+            rw_link_reset(link, "the cluster's master moved");
+        return;
+    }
+    evtimer_del(link->reconnect_timer);
+    do_connect(link);
 }
 
 static void set_up(struct rw_link *link, bool up)
@@ -73,28 +167,31 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
     struct pending *p = privdata;
     struct rw_link *link = p->link;
     redisReply *reply = r;
+    if (link->cluster && !p->handshake && reply && reply->type == REDIS_REPLY_ERROR &&
+        !link->freeing && cluster_reply(link, p, reply))
+        return;
     pending_unlink(p);
     if (p->handshake) {
         if (reply && reply->type == REDIS_REPLY_ERROR) {
             rw_log_rl(RW_LOG_ERROR, "redis handshake failed link=%s error=\"%.200s\"", link->name,
                       reply->str);
-            free(p);
+            pending_free(p);
             rw_link_reset(link, "handshake failed");
             return;
         }
         if (reply && --link->handshake_left == 0) {
             link->up_since_ms = rw_mono_ms();
             rw_info("redis connected link=%s", link->name);
-            free(p);
+            pending_free(p);
             set_up(link, true);
             return;
         }
-        free(p);
+        pending_free(p);
         return;
     }
     rw_link_reply_cb cb = p->cb;
     void *arg = p->arg;
-    free(p);
+    pending_free(p);
     if (cb)
         cb(link, reply, arg);
 }
@@ -108,8 +205,19 @@ static bool send_raw(struct rw_link *link, bool handshake, rw_link_reply_cb cb, 
     p->arg = arg;
     p->handshake = handshake;
     p->deadline_ms = rw_mono_ms() + link->reply_timeout_ms + block_ms;
-    if (redisAsyncCommandArgv(link->ac, on_reply, p, argc, argv, argvlen) != REDIS_OK) {
-        free(p);
+    int rc;
+    if (link->cluster) {
+        /* Kept until the answer, to be sent again after an ASK. */
+        if (redisFormatSdsCommandArgv(&p->cmd, argc, argv, argvlen) < 0) {
+            free(p);
+            return false;
+        }
+        rc = redisAsyncFormattedCommand(link->ac, on_reply, p, p->cmd, sdslen(p->cmd));
+    } else {
+        rc = redisAsyncCommandArgv(link->ac, on_reply, p, argc, argv, argvlen);
+    }
+    if (rc != REDIS_OK) {
+        pending_free(p);
         return false;
     }
     p->prev = link->head.prev;
@@ -154,8 +262,11 @@ static void on_connect(const redisAsyncContext *ac, int status)
 {
     struct rw_link *link = ac->data;
     if (status != REDIS_OK) {
-        rw_log_rl(RW_LOG_WARN, "redis connect failed link=%s error=\"%s\"", link->name, ac->errstr);
+        rw_log_rl(RW_LOG_WARN, "redis connect failed link=%s address=%s error=\"%s\"", link->name,
+                  link->addr, ac->errstr);
         link->ac = NULL; /* hiredis frees the context after this callback */
+        if (link->cluster)
+            rw_cluster_trouble(link->cluster, "connect failed");
         schedule_reconnect(link);
         return;
     }
@@ -175,6 +286,11 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         rw_log_rl(RW_LOG_WARN, "redis connection lost link=%s error=\"%s\"", link->name,
                   ac->errstr);
     link->ac = NULL;
+    if (link->cluster) {
+        drop_asked(link);
+        if (status != REDIS_OK && !link->freeing)
+            rw_cluster_trouble(link->cluster, "connection lost");
+    }
     set_up(link, false);
     if (!link->freeing)
         schedule_reconnect(link);
@@ -182,19 +298,22 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 
 static void do_connect(struct rw_link *link)
 {
-    const char *addr = link->address;
+    const char *addr = link->cluster ? rw_cluster_master(link->cluster) : link->address;
+    if (!addr)
+        return; /* the cluster is looking for the master; on_master_changed connects */
+    snprintf(link->addr, sizeof link->addr, "%s", addr);
+    link->host[0] = '\0';
     redisAsyncContext *ac;
     if (strncmp(addr, "unix:", 5) == 0) {
         ac = redisAsyncConnectUnix(addr + 5);
     } else {
-        char host[64];
         int port;
-        if (!rw_split_host_port(addr, host, sizeof host, 1, &port)) {
+        if (!rw_split_host_port(addr, link->host, sizeof link->host, 1, &port)) {
             rw_error("bad redis address link=%s", link->name);
             schedule_reconnect(link);
             return;
         }
-        ac = redisAsyncConnect(host, port);
+        ac = redisAsyncConnect(link->host, port);
     }
     if (!ac) {
         rw_log_rl(RW_LOG_ERROR, "redis: out of memory creating context link=%s", link->name);
@@ -249,21 +368,27 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     if (link->ac && !(link->ac->c.flags & REDIS_CONNECTED) &&
         rw_mono_ms() - link->connect_started_ms > link->reply_timeout_ms) {
         rw_log_rl(RW_LOG_WARN, "redis connect timed out link=%s", link->name);
+        if (link->cluster)
+            rw_cluster_trouble(link->cluster, "connect timeout");
         rw_link_reset(link, "connect timeout");
         return;
     }
     if (link->ac && oldest != &link->head && rw_mono_ms() > oldest->deadline_ms) {
         rw_log_rl(RW_LOG_WARN, "redis reply overdue, dropping connection link=%s in_flight=%zu",
                   link->name, link->in_flight);
+        if (link->cluster)
+            rw_cluster_trouble(link->cluster, "reply timeout");
         rw_link_reset(link, "reply timeout");
     }
 }
 
-struct rw_link *rw_link_new(struct event_base *base, const struct rw_config *cfg, const char *name,
-                            int64_t reply_timeout_ms, rw_link_state_cb state_cb, void *state_arg)
+struct rw_link *rw_link_new(struct event_base *base, const struct rw_config *cfg,
+                            struct rw_cluster *cluster, const char *name, int64_t reply_timeout_ms,
+                            rw_link_state_cb state_cb, void *state_arg)
 {
     struct rw_link *link = rw_xcalloc(1, sizeof *link);
     link->base = base;
+    link->cluster = cluster;
     link->address = rw_xstrdup(cfg->redis_address);
     link->username = cfg->redis_username ? rw_xstrdup(cfg->redis_username) : NULL;
     link->password = cfg->redis_password ? rw_xstrdup(cfg->redis_password) : NULL;
@@ -283,6 +408,8 @@ struct rw_link *rw_link_new(struct event_base *base, const struct rw_config *cfg
     }
     struct timeval tick = {0, WATCHDOG_TICK_MS * 1000};
     event_add(link->watchdog_timer, &tick);
+    if (cluster)
+        rw_cluster_watch(cluster, on_master_changed, link);
     do_connect(link);
     return link;
 }
@@ -292,11 +419,15 @@ void rw_link_free(struct rw_link *link)
     if (!link)
         return;
     link->freeing = true;
+    if (link->cluster)
+        rw_cluster_unwatch(link->cluster, link);
     if (link->ac) {
         redisAsyncContext *ac = link->ac;
         link->ac = NULL;
         redisAsyncFree(ac); /* runs pending callbacks with NULL replies */
     }
+    if (link->cluster)
+        drop_asked(link);
     if (link->reconnect_timer)
         event_free(link->reconnect_timer);
     if (link->watchdog_timer)

@@ -10,12 +10,13 @@
  * options write the same entries (and, with --explicit-ids, the same entry ids).
  *
  * With --rate R it is a background load instead: the metadata, then R events/s of usage with
- * ts = now for --duration seconds.  With --book-out DIR it writes no Redis at all but a labelled
- * book to files, for `renewald backtest` (labelled_book.c).  A JSON summary goes to stdout,
- * progress to stderr.
+ * ts = now for --duration seconds.  With --partitions N the book is sharded by account over N
+ * stream sets <prefix>{pK}:usage ... (K: FNV-1a of the account id, folded, modulo N), as producers
+ * for a Redis Cluster deployment do (SPEC §9); on a cluster each XADD goes to the master of its
+ * slot. With --book-out DIR it writes no Redis at all but a labelled book to files, for `renewald
+ * backtest` (labelled_book.c).  A JSON summary goes to stdout, progress to stderr.
  */
 #include <errno.h>
-#include <hiredis/hiredis.h>
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -26,10 +27,12 @@
 #include <time.h>
 
 #include "labelled_book.h"
+#include "lg_redis.h"
 #include "renewald/core/timeutil.h"
 #include "rng.h"
 
 #define DAY_MS         INT64_C(86400000)
+#define MAX_PARTITIONS 1024
 #define MAX_ACCOUNTS   10000000
 #define MAX_DAYS       3650
 #define MAX_DURATION_S 86400
@@ -61,6 +64,7 @@ struct options {
     double per_day, rate, duration, no_ts;
     bool explicit_ids, quiet, no_metadata, days_given;
     int pipeline;
+    int partitions; /* 0: one stream set, PREFIXusage ... */
 };
 
 /* One account's fixed traits, drawn once from its own generator. */
@@ -82,14 +86,19 @@ struct gen_event {
     uint16_t aux;  /* user / ticket number */
 };
 
-struct writer {
-    redisContext *c;
-    const struct options *o;
+/* The streams of one partition (the only one without --partitions). */
+struct part {
     char streams[S_COUNT][256];
     struct rw_entry_id last_id[S_COUNT];
-    long in_flight[2]; /* replies owed by the previous and the current chunk */
-    long chunk_fill;
-    uint64_t per_stream[S_COUNT], per_type[T_COUNT], no_ts, total;
+    uint64_t per_stream[S_COUNT];
+};
+
+struct writer {
+    struct lg_redis *r;
+    const struct options *o;
+    struct part *parts;
+    int nparts;
+    uint64_t per_type[T_COUNT], no_ts, total;
     int64_t t0_mono, last_progress;
 };
 
@@ -252,40 +261,19 @@ static uint8_t csat_value(const struct profile *p, struct rng *r)
 
 /* ---- writing ----------------------------------------------------------------------------- */
 
-static void check_reply(redisReply *reply, redisContext *c)
-{
-    if (!reply)
-        die("redis: %s", c->errstr[0] ? c->errstr : "connection lost");
-    if (reply->type == REDIS_REPLY_ERROR)
-        die("XADD failed: %s", reply->str);
-    freeReplyObject(reply);
-}
-
-static void read_replies(struct writer *w, long n)
-{
-    for (long i = 0; i < n; i++) {
-        void *reply = NULL;
-        if (redisGetReply(w->c, &reply) != REDIS_OK)
-            die("redis: %s", w->c->errstr);
-        check_reply(reply, w->c);
-    }
-}
-
-/* Two chunks in flight: the previous chunk's replies are read only after the next chunk has
- * been appended, so Redis always has work while we generate. */
-static void end_chunk(struct writer *w)
-{
-    read_replies(w, w->in_flight[0]);
-    w->in_flight[0] = w->in_flight[1];
-    w->in_flight[1] = 0;
-    w->chunk_fill = 0;
-}
-
 static void drain(struct writer *w)
 {
-    read_replies(w, w->in_flight[0] + w->in_flight[1]);
-    w->in_flight[0] = w->in_flight[1] = 0;
-    w->chunk_fill = 0;
+    lg_redis_drain(w->r);
+}
+
+/* The partition of account ACC: FNV-1a (32 bits) of its id, folded (h ^ h >> 16) so that the
+ * last byte does not decide alone, modulo the partitions. */
+static struct part *part_of(struct writer *w, const char *acc)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)acc; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return &w->parts[(h ^ (h >> 16)) % (uint32_t)w->nparts];
 }
 
 static void progress(struct writer *w, const char *what, bool force)
@@ -303,16 +291,15 @@ static void progress(struct writer *w, const char *what, bool force)
             (unsigned long long)w->total, s, s > 0 ? (double)w->total / s : 0.0);
 }
 
-/* XADD STREAM ID|* event JSON; TS_MS also makes the explicit id. */
-static void xadd(struct writer *w, enum etype type, int64_t ts_ms, const char *json, size_t len,
-                 bool has_ts)
+/* XADD STREAM ID|* event JSON to the partition of account ACC; TS_MS also makes the explicit id. */
+static void xadd(struct writer *w, const char *acc, enum etype type, int64_t ts_ms,
+                 const char *json, size_t len, bool has_ts)
 {
     enum stream s = type_stream[type];
-    char id[RW_ENTRY_ID_MAX];
-    const char *argv[5] = {"XADD", w->streams[s], "*", "event", json};
-    size_t argl[5] = {4, strlen(w->streams[s]), 1, 5, len};
+    struct part *pt = part_of(w, acc);
+    char id[RW_ENTRY_ID_MAX] = "*";
     if (w->o->explicit_ids) {
-        struct rw_entry_id *last = &w->last_id[s];
+        struct rw_entry_id *last = &pt->last_id[s];
         uint64_t ms = ts_ms < 0 ? 0 : (uint64_t)ts_ms;
         if (ms > last->ms || (last->ms == 0 && last->seq == 0)) {
             last->ms = ms;
@@ -321,19 +308,13 @@ static void xadd(struct writer *w, enum etype type, int64_t ts_ms, const char *j
             last->seq++;
         }
         rw_format_entry_id(*last, id);
-        argv[2] = id;
-        argl[2] = strlen(id);
     }
-    if (redisAppendCommandArgv(w->c, 5, argv, argl) != REDIS_OK)
-        die("redis: %s", w->c->errstr);
-    w->per_stream[s]++;
+    lg_redis_xadd(w->r, pt->streams[s], id, json, len);
+    pt->per_stream[s]++;
     w->per_type[type]++;
     w->total++;
     if (!has_ts)
         w->no_ts++;
-    w->in_flight[1]++;
-    if (++w->chunk_fill >= w->o->pipeline)
-        end_chunk(w);
 }
 
 static void account_id(const struct options *o, uint32_t i, char *buf, size_t cap)
@@ -361,7 +342,7 @@ static void emit_metadata(struct writer *w, const struct profile *p, uint32_t i,
                        "%u\",\"owner\":\"%s\",\"tier\":\"%s\",\"arr\":%ld,\"seats\":%u,"
                        "\"renewal_date\":\"%s\"}",
                        acc, when, a, b, i % 1000, owner, tier, arr, p->seats, renew);
-    xadd(w, T_ACCOUNT, ts_ms, json, (size_t)len, true);
+    xadd(w, acc, T_ACCOUNT, ts_ms, json, (size_t)len, true);
 }
 
 static void emit_event(struct writer *w, const struct gen_event *e, bool has_ts)
@@ -401,7 +382,7 @@ static void emit_event(struct writer *w, const struct gen_event *e, bool has_ts)
             ts, e->value, e->account, e->aux);
         break;
     }
-    xadd(w, (enum etype)e->type, e->ts_ms, json, (size_t)len, has_ts);
+    xadd(w, acc, (enum etype)e->type, e->ts_ms, json, (size_t)len, has_ts);
 }
 
 static int cmp_event(const void *pa, const void *pb)
@@ -572,6 +553,10 @@ static void usage(FILE *f)
           "  --rate R                  background load: R events/s with ts = now (after the\n"
           "                            metadata), for --duration seconds (default 60)\n"
           "  --pipeline K              XADDs per pipelined chunk (default 1000)\n"
+          "  --partitions N            shard the book by account over N stream sets\n"
+          "                            PREFIX{pK}:usage, ... (K from a hash of the account id),\n"
+          "                            for one renewald per partition on a Redis Cluster; on a\n"
+          "                            cluster --redis names any node\n"
           "  --quiet                   no progress on stderr\n"
           "  --book-out DIR            no Redis: write a labelled book for renewald backtest,\n"
           "                            DIR/events.jsonl (integer ts, time order), DIR/labels.csv\n"
@@ -690,6 +675,8 @@ static void parse_args(int argc, char **argv, struct options *o)
             o->no_ts = num_arg(a, v, 0, 1);
         } else if (strcmp(a, "--pipeline") == 0) {
             o->pipeline = (int)num_arg(a, v, 1, 100000);
+        } else if (strcmp(a, "--partitions") == 0) {
+            o->partitions = (int)num_arg(a, v, 1, MAX_PARTITIONS);
         } else {
             fprintf(stderr, "loadgen: unknown option %s (see --help)\n", a);
             exit(2);
@@ -700,8 +687,9 @@ static void parse_args(int argc, char **argv, struct options *o)
     if (strlen(o->prefix) > 200 || strlen(o->account_prefix) > 100)
         die("%s", "--streams or --account-prefix too long");
     if (o->book_out) {
-        if (o->rate > 0 || o->no_ts > 0 || o->explicit_ids || o->no_metadata)
-            die("%s", "--book-out writes files: no --rate, --no-ts, --explicit-ids, --no-metadata");
+        if (o->rate > 0 || o->no_ts > 0 || o->explicit_ids || o->no_metadata || o->partitions)
+            die("%s", "--book-out writes files: no --rate, --no-ts, --explicit-ids, "
+                      "--no-metadata, --partitions");
         if (strcspn(o->account_prefix, "\",\\") != strlen(o->account_prefix))
             die("%s", "--book-out: --account-prefix must not hold '\"', ',' or '\\'");
         for (const char *c = o->account_prefix; *c; c++)
@@ -727,15 +715,19 @@ static void print_summary(const struct writer *w, const uint64_t *per_pattern, i
            (unsigned long long)o->seed, o->accounts, o->rate > 0 ? 0 : o->days, start, end,
            (unsigned long long)w->total, (unsigned long long)w->no_ts,
            o->explicit_ids ? "true" : "false");
-    for (int s = 0; s < S_COUNT; s++)
-        printf("%s\"%s\":%llu", s ? "," : "", w->streams[s], (unsigned long long)w->per_stream[s]);
+    for (int k = 0; k < w->nparts; k++)
+        for (int s = 0; s < S_COUNT; s++)
+            printf("%s\"%s\":%llu", k || s ? "," : "", w->parts[k].streams[s],
+                   (unsigned long long)w->parts[k].per_stream[s]);
     printf("},\"types\":{");
     for (int t = 0; t < T_COUNT; t++)
         printf("%s\"%s\":%llu", t ? "," : "", type_names[t], (unsigned long long)w->per_type[t]);
     printf("},\"patterns\":{");
     for (int p = 0; p < P_COUNT; p++)
         printf("%s\"%s\":%llu", p ? "," : "", pattern_names[p], (unsigned long long)per_pattern[p]);
-    printf("},\"seconds\":%.3f,\"events_per_second\":%.0f}\n", seconds,
+    printf("},\"partitions\":%d,\"redis_nodes\":%d,\"seconds\":%.3f,"
+           "\"events_per_second\":%.0f}\n",
+           o->partitions, lg_redis_nodes(w->r), seconds,
            seconds > 0 ? (double)w->total / seconds : 0.0);
     fflush(stdout);
 }
@@ -759,16 +751,23 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_stop);
     signal(SIGPIPE, SIG_IGN);
 
-    struct timeval tv = {10, 0};
-    redisContext *c = o.socket_path ? redisConnectUnixWithTimeout(o.socket_path, tv)
-                                    : redisConnectWithTimeout(o.host, o.port, tv);
-    if (!c || c->err)
-        die("cannot connect to redis: %s", c ? c->errstr : "out of memory");
-    redisSetTimeout(c, (struct timeval){60, 0});
-
-    struct writer w = {.c = c, .o = &o};
-    for (int s = 0; s < S_COUNT; s++)
-        snprintf(w.streams[s], sizeof w.streams[s], "%s%s", o.prefix, stream_suffix[s]);
+    struct writer w = {.o = &o, .nparts = o.partitions ? o.partitions : 1};
+    w.parts = calloc((size_t)w.nparts, sizeof *w.parts);
+    const char **keys = calloc((size_t)w.nparts * S_COUNT, sizeof *keys);
+    if (!w.parts || !keys)
+        die("%s", "out of memory");
+    for (int k = 0; k < w.nparts; k++) {
+        for (int s = 0; s < S_COUNT; s++) {
+            char *name = w.parts[k].streams[s];
+            if (o.partitions)
+                snprintf(name, 256, "%s{p%d}:%s", o.prefix, k, stream_suffix[s]);
+            else
+                snprintf(name, 256, "%s%s", o.prefix, stream_suffix[s]);
+            keys[k * S_COUNT + s] = name;
+        }
+    }
+    w.r = lg_redis_connect(o.host, o.port, o.socket_path, o.pipeline, keys, w.nparts * S_COUNT);
+    free(keys);
     struct profile *prof = calloc((size_t)o.accounts, sizeof *prof);
     if (!prof)
         die("%s", "out of memory");
@@ -790,6 +789,7 @@ int main(int argc, char **argv)
     int64_t end_ms = o.rate > 0 ? wall_ms() : start_ms + o.days * DAY_MS;
     print_summary(&w, per_pattern, start_ms, end_ms, seconds);
     free(prof);
-    redisFree(c);
+    free(w.parts);
+    lg_redis_free(w.r);
     return stop_requested && o.rate <= 0 ? 1 : 0;
 }

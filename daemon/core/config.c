@@ -728,6 +728,7 @@ void rw_config_restart_keys(const struct rw_config *a, const struct rw_config *b
         bool differs;
     } keys[] = {
         {"redis.address", str_differs(a->redis_address, b->redis_address)},
+        {"redis.cluster", a->redis_cluster != b->redis_cluster},
         {"redis.username", str_differs(a->redis_username, b->redis_username)},
         {"redis.password", str_differs(a->redis_password, b->redis_password)},
         {"redis.db", a->redis_db != b->redis_db},

@@ -116,5 +116,7 @@ const char *conf_apply(struct loader *ld, const struct key_def *k, void *obj, co
 const char *conf_expect(const struct key_def *k, char *buf, size_t size);
 /* The cross-field checks, after every line has been read. */
 void conf_check_all(struct loader *ld);
+/* The [redis] checks of cluster mode and seed lists (config_cluster.c). */
+void conf_check_redis(struct loader *ld);
 
 #endif

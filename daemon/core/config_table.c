@@ -85,7 +85,7 @@ static bool ip_port_ok(const char *v)
     return inet_pton(af, host, addr) == 1 && rw_parse_int64(colon + 1, 1, 65535, &port);
 }
 
-static const char *check_redis_address(const char *v)
+static const char *check_one_address(const char *v)
 {
     if (strncmp(v, "unix:", 5) == 0) {
         const char *p = v + 5;
@@ -96,6 +96,24 @@ static const char *check_redis_address(const char *v)
     if (!ip_port_ok(v))
         return "expected IPv4:PORT, [IPv6]:PORT (an IP address, not a host name) or "
                "unix:/absolute/path";
+    return NULL;
+}
+
+/* One address, or (for cluster = true, checked with the other keys) a list of seed nodes. */
+static const char *check_redis_address(const char *v)
+{
+    char copy[1100], *items[RW_MAX_SEEDS];
+    if (strlen(v) >= sizeof(copy))
+        return "too long";
+    strcpy(copy, v);
+    int n = rw_split_list(copy, items, RW_MAX_SEEDS);
+    if (n <= 0)
+        return n == 0 ? "must not be empty" : "expected at most 16 comma-separated addresses";
+    for (int i = 0; i < n; i++) {
+        const char *err = check_one_address(items[i]);
+        if (err)
+            return err;
+    }
     return NULL;
 }
 
@@ -467,8 +485,9 @@ static const struct key_def daemon_keys[] = {
 };
 
 static const struct key_def redis_keys[] = {
-    {"address", KT_STR, 0, 0, 128, .def = "127.0.0.1:6379", .off = C(redis_address),
+    {"address", KT_STR, 0, 0, 1024, .def = "127.0.0.1:6379", .off = C(redis_address),
      .check = check_redis_address},
+    {"cluster", KT_BOOL, 0, .def = "false", .off = C(redis_cluster)},
     {"password", KT_STR, KF_SECRET, 0, 4096, .off = C(redis_password), .check = check_nonempty},
     {"username", KT_STR, 0, 0, 256, .off = C(redis_username), .check = check_word},
     {"db", KT_INT, 0, 0, INT_MAX, .def = "0", .off = C(redis_db)},
@@ -719,6 +738,7 @@ void conf_check_all(struct loader *ld)
         conf_error(ld, line, "watch (%g) must be below healthy (%g) in [score]", cfg->watch,
                    cfg->healthy);
     }
+    conf_check_redis(ld);
     if (!kset(sc, SEC_SCORE, "confirm_at_risk"))
         cfg->confirm_at_risk_ms = cfg->confirm_ms;
     if (!kset(&ld->plain[SEC_ALERTS], SEC_ALERTS, "band_change_within"))

@@ -14,6 +14,7 @@
 
 #define RW_CONF_NAME_MAX    64 /* bytes of a section name: signal, sink, route */
 #define RW_MAX_STREAMS      32
+#define RW_MAX_SEEDS        16 /* [redis] address entries with cluster = true */
 #define RW_MAX_SIGNALS      16
 #define RW_MAX_SIGNAL_TYPES 16
 #define RW_MAX_SINKS        32
@@ -92,7 +93,10 @@ struct rw_config {
     enum rw_log_format log_format;
 
     /* [redis] */
-    char *redis_address;                   /* "HOST:PORT" with an IP address, or "unix:/path" */
+    /* "HOST:PORT" with an IP address, or "unix:/path"; with cluster = true, a
+     * comma-separated list of 1..RW_MAX_SEEDS seed nodes "HOST:PORT". */
+    char *redis_address;
+    bool redis_cluster;                    /* Redis Cluster mode (SPEC §9) */
     char *redis_username, *redis_password; /* or NULL */
     int redis_db;
     char *streams[RW_MAX_STREAMS];

@@ -18,6 +18,7 @@
 #include "renewald/config.h"
 
 struct event_base;
+struct rw_cluster;
 struct rw_link;
 
 /* REPLY is NULL when the connection was lost before the answer; it is owned by hiredis. */
@@ -29,10 +30,16 @@ typedef void (*rw_link_state_cb)(struct rw_link *link, bool up, void *arg);
  * freed afterwards; [redis] changes need a restart).  The link
  * connects at once and keeps reconnecting until freed.  REPLY_TIMEOUT_MS is
  * the longest a reply may take beyond the BLOCK time a command declares.
+ *
+ * With CLUSTER (borrowed; it must outlive the link), the link connects to the
+ * cluster's master of the instance's slot instead of [redis] address, waits
+ * while there is none, moves when it changes, tells the cluster of cluster
+ * errors and lost connections, and sends a command answered by ASK once more
+ * to the node named (the answer from there goes to the command's callback).
  */
-struct rw_link *rw_link_new(struct event_base *base, const struct rw_config *cfg, const char *name,
-                            int64_t reply_timeout_ms, rw_link_state_cb state_cb,
-                            void *state_arg) RW_NODISCARD;
+struct rw_link *rw_link_new(struct event_base *base, const struct rw_config *cfg,
+                            struct rw_cluster *cluster, const char *name, int64_t reply_timeout_ms,
+                            rw_link_state_cb state_cb, void *state_arg) RW_NODISCARD;
 /* Frees the link; callbacks of commands in flight run with a NULL reply first. */
 void rw_link_free(struct rw_link *link);
 
