@@ -101,11 +101,12 @@ struct rw_commit {
     uint64_t seq;        /* of the last write sent (or known to Redis) */
     uint64_t next_alert; /* creation order of alerts within this process */
     struct strlist acks[RW_MAX_STREAMS];
-    struct strlist applied; /* stream name, id pairs (the last per stream wins) */
-    struct strlist dead;    /* 4 per dead letter */
-    struct strlist alerts;  /* alert texts */
-    struct strlist jobs;    /* job id, job text pairs */
-    struct strlist hist;    /* one element per history segment: the bytes */
+    char applied[RW_MAX_STREAMS][RW_ENTRY_ID_MAX + 1]; /* the last applied id per stream, or "" */
+    size_t napplied;                                   /* streams with one */
+    struct strlist dead;                               /* 4 per dead letter */
+    struct strlist alerts;                             /* alert texts */
+    struct strlist jobs;                               /* job id, job text pairs */
+    struct strlist hist; /* one element per history segment: the bytes */
     int32_t *hist_day;
     uint32_t *hist_from;
     size_t nhist_cap;
@@ -168,7 +169,8 @@ static void clear_pending(struct rw_commit *c)
 {
     for (int s = 0; s < RW_MAX_STREAMS; s++)
         sl_clear(&c->acks[s]);
-    sl_clear(&c->applied);
+    memset(c->applied, 0, sizeof c->applied);
+    c->napplied = 0;
     sl_clear(&c->dead);
     sl_clear(&c->alerts);
     sl_clear(&c->jobs);
@@ -226,7 +228,6 @@ void rw_commit_free(struct rw_commit *c)
     drop_flights(c);
     for (int s = 0; s < RW_MAX_STREAMS; s++)
         sl_free(&c->acks[s]);
-    sl_free(&c->applied);
     sl_free(&c->dead);
     sl_free(&c->alerts);
     sl_free(&c->jobs);
@@ -255,8 +256,11 @@ void rw_commit_ack(struct rw_commit *c, int stream, const char *id, size_t id_le
 
 void rw_commit_applied(struct rw_commit *c, int stream, const char *id, size_t id_len)
 {
-    sl_pushs(&c->applied, c->cfg->streams[stream]);
-    sl_push(&c->applied, id, id_len);
+    if (id_len > RW_ENTRY_ID_MAX) /* cannot happen: the reader refuses such ids */
+        return;
+    c->napplied += c->applied[stream][0] == '\0';
+    memcpy(c->applied[stream], id, id_len);
+    c->applied[stream][id_len] = '\0';
 }
 
 void rw_commit_dead(struct rw_commit *c, int stream, const char *id, size_t id_len,
@@ -346,7 +350,7 @@ bool rw_commit_pending(const struct rw_commit *c, const struct rw_store *store)
     size_t ndirty = 0;
     if (store)
         rw_store_dirty(store, &ndirty);
-    return ndirty > 0 || c->nacks > 0 || c->dead.n > 0 || c->alerts.n > 0 || c->applied.n > 0 ||
+    return ndirty > 0 || c->nacks > 0 || c->dead.n > 0 || c->alerts.n > 0 || c->napplied > 0 ||
            c->hist.n > 0 || c->ndrops > 0 || rw_compaction_busy(&c->cp);
 }
 
@@ -658,8 +662,13 @@ static bool build_args(struct rw_commit *c, const struct rw_commit_state *st, ui
     sl_pushf(a, "%lld", (long long)(c->jobs.n / 2));
     sl_append(a, &c->jobs);
     sl_append(a, &tail);
-    sl_pushf(a, "%lld", (long long)(c->applied.n / 2));
-    sl_append(a, &c->applied);
+    sl_pushf(a, "%lld", (long long)c->napplied); /* only the last id of each stream */
+    for (int s = 0; s < cfg->nstreams; s++) {
+        if (!c->applied[s][0])
+            continue;
+        sl_pushs(a, cfg->streams[s]);
+        sl_pushs(a, c->applied[s]);
+    }
     push_meta(a, &st->clock, seq, &c->cp);
     sl_free(&keys);
     sl_free(&tail);
