@@ -11,6 +11,7 @@
 #include "renewald/cluster.h"
 #include "renewald/log.h"
 #include "renewald/core/parse.h"
+#include "renewald/reply_arena.h"
 
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 5000
@@ -43,8 +44,9 @@ struct rw_link {
     rw_link_state_cb state_cb;
     void *state_arg;
 
-    redisAsyncContext *ac; /* NULL while disconnected */
-    bool up;               /* connected and handshake done */
+    redisAsyncContext *ac;        /* NULL while disconnected */
+    struct rw_reply_arena *arena; /* where ac's replies are built; outlives every ac */
+    bool up;                      /* connected and handshake done */
     int handshake_left;
     int64_t backoff_ms;
     struct event *reconnect_timer;
@@ -327,6 +329,7 @@ static void do_connect(struct rw_link *link)
         return;
     }
     ac->data = link;
+    rw_reply_arena_attach(link->arena, ac->c.reader);
     link->ac = ac;
     link->connect_started_ms = rw_mono_ms();
     if (redisLibeventAttach(ac, link->base) != REDIS_OK) {
@@ -387,6 +390,7 @@ struct rw_link *rw_link_new(struct event_base *base, const struct rw_config *cfg
                             rw_link_state_cb state_cb, void *state_arg)
 {
     struct rw_link *link = rw_xcalloc(1, sizeof *link);
+    link->arena = rw_reply_arena_new();
     link->base = base;
     link->cluster = cluster;
     link->address = rw_xstrdup(cfg->redis_address);
@@ -432,6 +436,7 @@ void rw_link_free(struct rw_link *link)
         event_free(link->reconnect_timer);
     if (link->watchdog_timer)
         event_free(link->watchdog_timer);
+    rw_reply_arena_free(link->arena); /* after the last reader */
     free(link->address);
     free(link->username);
     free(link->password);

@@ -20,6 +20,7 @@
 import collections
 import json
 import os
+import re
 import signal
 import subprocess
 
@@ -227,10 +228,23 @@ def read_partition(cl, k):
 
 
 def created_ids(log_text):
-    """Alert ids the daemon logged as created, with their counts."""
-    return collections.Counter(
-        m.split("id=", 1)[1].split()[0] for m in alerting.log_messages(log_text)
-        if m.startswith("alert created "))
+    """Alert ids the daemon logged as created (msg "alert created", field id), with their
+    counts; logfmt or JSON lines."""
+    ids = []
+    for line in log_text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if obj.get("msg") == "alert created" and obj.get("id"):
+                ids.append(str(obj["id"]))
+        elif 'msg="alert created"' in line:
+            m = re.search(r"(?:^| )id=([0-9a-f]+)", line)
+            if m:
+                ids.append(m.group(1))
+    return collections.Counter(ids)
 
 
 @pytest.mark.slow
@@ -437,7 +451,10 @@ def test_slot_migration_asks_then_moves(tmp_path, http_receiver):
             pipe.execute()
             cl.migration_begin(slot, src, dst)
             moved = cl.migrate_keys(slot, src, dst)
-            assert set(streams_of(0)) <= set(moved) and prefix_of(0) + "state" in moved
+            # The streams and the daemon's state (meta, its changelog) all move.
+            assert set(streams_of(0)) <= set(moved) and prefix_of(0) + "meta" in moved
+            assert any(m.startswith(prefix_of(0) + "log:") or m.startswith(prefix_of(0) + "chunk:")
+                       for m in moved), moved
         finally:
             d.signal(signal.SIGCONT)
         # Everything the daemon asks SRC for now comes back with ASK.
