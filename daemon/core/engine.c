@@ -356,9 +356,7 @@ static void evaluate(struct rw_engine *e, struct rw_account *a, bool alerting,
     struct rw_band_state bs = {a->band, a->below_healthy_ms, a->below_watch_ms};
     bool changed = rw_band_step(&e->bc, &bs, onboarding, ev->has_score, ev->tenths, now);
     uint8_t from = a->band;
-    if (bs.band != from)
-        rw_store_band_moved(e->st, from, bs.band);
-    a->band = bs.band;
+    rw_store_set_band(e->st, a, bs.band);
     a->below_healthy_ms = bs.below_healthy_ms;
     a->below_watch_ms = bs.below_watch_ms;
     /* No alerts while onboarding, nor while catching up: bands move, nobody is told. */
@@ -692,9 +690,9 @@ static void merge_metadata(struct rw_engine *e, struct rw_account *a, const stru
     else if (clr & RW_META_TIER)
         a->tier = NULL;
     if (set & RW_META_ARR)
-        a->arr = ev->arr;
+        rw_store_set_arr(e->st, a, ev->arr);
     else if (clr & RW_META_ARR)
-        a->arr = NAN;
+        rw_store_set_arr(e->st, a, NAN);
     if (set & RW_META_SEATS)
         a->seats = ev->seats;
     else if (clr & RW_META_SEATS)
