@@ -16,6 +16,7 @@
 #include "renewald/core/alert.h"
 #include "renewald/core/jsonw.h"
 #include "renewald/core/parse.h"
+#include "renewald/core/readable.h"
 #include "renewald/core/summary.h"
 #include "renewald/core/timeutil.h"
 #include "renewald/core/worklist.h"
@@ -146,11 +147,13 @@ static void account_doc(struct rw_jsonw *w, const struct rw_api_state *s,
     struct rw_score_eval ev;
     rw_scorer_eval(s->scorer, &in, now, &ev);
     struct rw_alert_signal sigs[RW_MAX_SIGNALS];
+    char texts[RW_MAX_SIGNALS][RW_READABLE_MAX];
     int n = rw_scorer_nsignals(s->scorer);
     for (int i = 0; i < n; i++) {
         const struct rw_signal_conf *c = rw_scorer_signal(s->scorer, i);
-        sigs[i] = (struct rw_alert_signal){c->name, !ev.sig[i].absent, ev.sig[i].x, ev.sig[i].score,
-                                           c->weight};
+        rw_readable_signal(c, !ev.sig[i].absent, ev.sig[i].x, texts[i], sizeof texts[i]);
+        sigs[i] = (struct rw_alert_signal){c->name,         !ev.sig[i].absent, ev.sig[i].x,
+                                           ev.sig[i].score, c->weight,         texts[i]};
     }
     rw_jsonw_obj_open(w);
     rw_jsonw_key(w, "account");
