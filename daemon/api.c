@@ -605,7 +605,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
         return;
     }
-    if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+    if (strcmp(path, "/") == 0) {
         rw_web_serve(api->web, req);
         return;
     }
