@@ -21,6 +21,7 @@ struct rw_summary {
     int32_t today;
     int first_year, first_month; /* the calendar month of today: months[0] */
     uint32_t cursor;
+    uint8_t month_of[RW_SUMMARY_MAX_DAYS + 1]; /* days after today -> index in months */
     struct month months[MAX_MONTHS];
 };
 
@@ -71,6 +72,11 @@ struct rw_summary *rw_summary_begin(int within_days, int64_t now_ms)
                                                          : within_days;
     s->today = rw_day_of_ms(now_ms);
     year_month(s->today, &s->first_year, &s->first_month);
+    for (int d = 0; d <= s->within_days; d++) {
+        int y, m;
+        year_month(s->today + d, &y, &m);
+        s->month_of[d] = (uint8_t)((y - s->first_year) * 12 + (m - s->first_month));
+    }
     return s;
 }
 
@@ -83,11 +89,13 @@ bool rw_summary_step(struct rw_summary *s, const struct rw_store *st, size_t bud
 {
     uint32_t end = rw_store_ordinal_end(st);
     for (size_t k = 0; k < budget && s->cursor < end; k++) {
-        /* Accounts lie all over the heap: fetch a few ahead. */
-        if (s->cursor + 8 < end) {
-            const struct rw_account *next = rw_store_by_ordinal(st, s->cursor + 8);
-            if (next)
+        /* Accounts lie all over the heap: fetch ahead (both lines of the fields read). */
+        if (s->cursor + 16 < end) {
+            const char *next = (const char *)rw_store_by_ordinal(st, s->cursor + 16);
+            if (next) {
                 __builtin_prefetch(next);
+                __builtin_prefetch(next + 64);
+            }
         }
         const struct rw_account *a = rw_store_by_ordinal(st, s->cursor++);
         if (!a || a->renewal_day == RW_NO_DAY || a->band >= RW_BAND_COUNT)
@@ -95,10 +103,8 @@ bool rw_summary_step(struct rw_summary *s, const struct rw_store *st, size_t bud
         int64_t d = (int64_t)a->renewal_day - s->today;
         if (d < 0 || d > s->within_days)
             continue;
-        int y, m;
-        year_month(a->renewal_day, &y, &m);
-        int idx = (y - s->first_year) * 12 + (m - s->first_month);
-        if (idx < 0 || idx >= MAX_MONTHS)
+        int idx = s->month_of[d];
+        if (idx >= MAX_MONTHS)
             continue; /* cannot happen: within_days bounds the months */
         s->months[idx].accounts[a->band]++;
         s->months[idx].cents[a->band] += rw_arr_cents(a->arr);

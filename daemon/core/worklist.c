@@ -283,6 +283,14 @@ bool rw_worklist_step(struct rw_worklist *w, const struct rw_store *st, const st
         return true;
     uint32_t end = rw_store_ordinal_end(st);
     for (size_t k = 0; k < budget && w->cursor < end; k++) {
+        /* Accounts lie all over the heap: fetch ahead (both lines a match reads). */
+        if (w->cursor + 16 < end) {
+            const char *next = (const char *)rw_store_by_ordinal(st, w->cursor + 16);
+            if (next) {
+                __builtin_prefetch(next);
+                __builtin_prefetch(next + 64);
+            }
+        }
         struct rw_account *a = rw_store_by_ordinal(st, w->cursor++);
         if (!a || !matches(w, a))
             continue;
