@@ -33,7 +33,7 @@
 #define IDLE_TIMEOUT_S    30
 #define SCAN_CHUNK        4096 /* accounts looked at between two looks at the clock */
 #define SCAN_TURN_US      2000 /* loop time one walk may take per turn */
-#define MAX_HISTORY_READS 16    /* history requests waiting for Redis at once */
+#define MAX_HISTORY_READS 16   /* history requests waiting for Redis at once */
 
 struct scan;
 struct hist;

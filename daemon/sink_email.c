@@ -217,7 +217,7 @@ char *rw_sink_email_message(const struct rw_sink_conf *sink, const json_t *alert
     rw_alert_view(alert, &v);
     struct rw_sbuf b = {0}, tmp = {0};
     const char *id = v.id ? v.id : "unknown";
-    char who[4 * SUBJECT_WHO_MAX + 1], score[32];
+    char who[4 * SUBJECT_WHO_MAX + 1];
     rw_readable_who(v.name, v.account, SUBJECT_WHO_MAX, who, sizeof who);
 
     rw_sbuf_puts(&b, "Date: ");
@@ -236,8 +236,9 @@ char *rw_sink_email_message(const struct rw_sink_conf *sink, const json_t *alert
     if (v.score >= 0) {
         rw_sbuf_printf(&tmp, ", score %d.%d", v.score / 10, v.score % 10);
         if (v.score_7d >= 0) {
-            rw_readable_change(v.score, v.score_7d, score, sizeof score);
-            rw_sbuf_printf(&tmp, " %s", score);
+            char change[32];
+            rw_readable_change(v.score, v.score_7d, change, sizeof change);
+            rw_sbuf_printf(&tmp, " %s", change);
         }
     }
     char *subject = rw_sbuf_take(&tmp);
