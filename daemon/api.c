@@ -1,44 +1,72 @@
-/* api.c - evhttp: /healthz, /metrics, /v1/accounts/ID and the worklist (in slices). */
+/* api.c - evhttp: /healthz, /metrics, the page, /v1/accounts/ID, its history, the worklist
+ * and the summary (the last two in slices). */
 #include "renewald/api.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "renewald/core/account_store.h"
 #include "renewald/core/alert.h"
 #include "renewald/core/jsonw.h"
 #include "renewald/core/parse.h"
+#include "renewald/core/readable.h"
+#include "renewald/core/summary.h"
+#include "renewald/core/timeutil.h"
 #include "renewald/core/worklist.h"
+#include "renewald/history_read.h"
 #include "renewald/log.h"
+#include "renewald/web.h"
 
-#define MAX_HEADERS_SIZE 8192
-#define MAX_BODY_SIZE    4096
-#define IDLE_TIMEOUT_S   30
-#define SCAN_SLICE       20000 /* accounts looked at per loop turn (~1 ms) */
+#define MAX_HEADERS_SIZE  8192
+#define MAX_BODY_SIZE     4096
+#define IDLE_TIMEOUT_S    30
+#define SCAN_CHUNK        4096 /* accounts looked at between two looks at the clock */
+#define SCAN_TURN_US      2000 /* loop time one walk may take per turn */
+#define MAX_HISTORY_READS 16   /* history requests waiting for Redis at once */
 
 struct scan;
+struct hist;
 
 struct rw_api {
     struct event_base *base;
     struct evhttp *http;
     struct rw_api_hooks hooks;
     void *arg;
-    struct scan *scans; /* worklist requests in progress */
+    struct scan *scans; /* worklist and summary requests in progress */
+    struct hist *hists; /* history requests waiting for Redis */
+    size_t nhists;
+    struct rw_web *web;
 };
 
+/* A worklist or a summary: a walk over the accounts, a slice per loop turn. */
 struct scan {
     struct scan *next;
     struct rw_api *api;
     struct evhttp_request *req; /* NULL once its connection closed */
-    struct rw_worklist *w;
+    struct rw_worklist *w;      /* one of these two */
+    struct rw_summary *sum;
     struct event *ev;
+};
+
+/* A history request: the reads of its day keys are on their way. */
+struct hist {
+    struct hist *next;
+    struct rw_api *api;
+    struct evhttp_request *req;
+    struct rw_history_read *read;
+    char *account; /* decoded id */
+    size_t len;
 };
 
 static void reply_body(struct evhttp_request *req, int code, const char *reason, const char *type,
@@ -124,11 +152,13 @@ static void account_doc(struct rw_jsonw *w, const struct rw_api_state *s,
     struct rw_score_eval ev;
     rw_scorer_eval(s->scorer, &in, now, &ev);
     struct rw_alert_signal sigs[RW_MAX_SIGNALS];
+    char texts[RW_MAX_SIGNALS][RW_READABLE_MAX];
     int n = rw_scorer_nsignals(s->scorer);
     for (int i = 0; i < n; i++) {
         const struct rw_signal_conf *c = rw_scorer_signal(s->scorer, i);
-        sigs[i] = (struct rw_alert_signal){c->name, !ev.sig[i].absent, ev.sig[i].x, ev.sig[i].score,
-                                           c->weight};
+        rw_readable_signal(c, !ev.sig[i].absent, ev.sig[i].x, texts[i], sizeof texts[i]);
+        sigs[i] = (struct rw_alert_signal){c->name,         !ev.sig[i].absent, ev.sig[i].x,
+                                           ev.sig[i].score, c->weight,         texts[i]};
     }
     rw_jsonw_obj_open(w);
     rw_jsonw_key(w, "account");
@@ -261,6 +291,7 @@ static void scan_free(struct scan *sc)
     }
     event_free(sc->ev);
     rw_worklist_free(sc->w);
+    rw_summary_free(sc->sum);
     free(sc);
 }
 
@@ -294,6 +325,22 @@ static void scan_answer(struct scan *sc, const struct rw_api_state *s)
     rw_jsonw_free(&w);
 }
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void summary_answer(struct scan *sc, const struct rw_api_state *s)
+{
+    struct rw_jsonw w;
+    rw_jsonw_init(&w);
+    rw_summary_render(sc->sum, s->store, &w);
+    reply_json(sc->req, 200, "OK", &w);
+    rw_jsonw_free(&w);
+}
+
 static void on_scan(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -311,13 +358,24 @@ static void on_scan(evutil_socket_t fd, short what, void *arg)
         scan_free(sc);
         return;
     }
-    if (!rw_worklist_step(sc->w, s.store, s.history, SCAN_SLICE)) {
+    /* As much as fits in SCAN_TURN_US: a walk over a million accounts then takes a few
+     * turns, not fifty, however busy the other events of the loop are. */
+    int64_t t0 = mono_us();
+    bool done;
+    do {
+        done = sc->w ? rw_worklist_step(sc->w, s.store, s.history, SCAN_CHUNK)
+                     : rw_summary_step(sc->sum, s.store, SCAN_CHUNK);
+    } while (!done && mono_us() - t0 < SCAN_TURN_US);
+    if (!done) {
         struct timeval zero = {0, 0};
         event_add(sc->ev, &zero);
         return;
     }
     detach(sc);
-    scan_answer(sc, &s);
+    if (sc->w)
+        scan_answer(sc, &s);
+    else
+        summary_answer(sc, &s);
     scan_free(sc);
 }
 
@@ -326,6 +384,29 @@ static void on_client_closed(struct evhttp_connection *conn, void *arg)
     (void)conn;
     struct scan *sc = arg;
     sc->req = NULL; /* evhttp frees the request: never answer it */
+}
+
+/* Starts the walk of W or SUM (taken over) for REQ; the first slice runs now. */
+static void start_scan(struct rw_api *api, struct evhttp_request *req, struct rw_worklist *w,
+                       struct rw_summary *sum)
+{
+    struct scan *sc = rw_xcalloc(1, sizeof(*sc));
+    sc->api = api;
+    sc->req = req;
+    sc->w = w;
+    sc->sum = sum;
+    sc->ev = evtimer_new(api->base, on_scan, sc);
+    if (!sc->ev) {
+        rw_worklist_free(w);
+        rw_summary_free(sum);
+        free(sc);
+        reply_error(req, 500, "Internal Server Error", "out of resources");
+        return;
+    }
+    sc->next = api->scans;
+    api->scans = sc;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_closed, sc);
+    on_scan(-1, 0, sc);
 }
 
 static void get_worklist(struct rw_api *api, struct evhttp_request *req, const char *query)
@@ -341,21 +422,147 @@ static void get_worklist(struct rw_api *api, struct evhttp_request *req, const c
         rw_worklist_query_free(&q);
         return;
     }
-    struct scan *sc = rw_xcalloc(1, sizeof(*sc));
-    sc->api = api;
-    sc->req = req;
-    sc->w = rw_worklist_begin(&q, s.now_ms);
-    sc->ev = evtimer_new(api->base, on_scan, sc);
-    if (!sc->ev) {
-        rw_worklist_free(sc->w);
-        free(sc);
-        reply_error(req, 500, "Internal Server Error", "out of resources");
+    start_scan(api, req, rw_worklist_begin(&q, s.now_ms), NULL);
+}
+
+static void get_summary(struct rw_api *api, struct evhttp_request *req, const char *query)
+{
+    int within_days;
+    char err[128];
+    if (!rw_summary_parse(query, &within_days, err, sizeof err)) {
+        reply_error(req, 400, "Bad Request", err);
         return;
     }
-    sc->next = api->scans;
-    api->scans = sc;
-    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_closed, sc);
-    on_scan(-1, 0, sc);
+    struct rw_api_state s;
+    if (!ready(api, req, &s))
+        return;
+    start_scan(api, req, NULL, rw_summary_begin(within_days, s.now_ms));
+}
+
+/* ---- history: read from Redis, never from memory ---- */
+
+static void hist_free(struct hist *h)
+{
+    struct rw_api *api = h->api;
+    for (struct hist **p = &api->hists; *p; p = &(*p)->next) {
+        if (*p == h) {
+            *p = h->next;
+            api->nhists--;
+            break;
+        }
+    }
+    free(h->account);
+    free(h);
+}
+
+static void on_hist_client_closed(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    struct hist *h = arg;
+    rw_history_read_cancel(h->read);
+    hist_free(h);
+}
+
+/* {"account", "days": [{"date", "score", "band"}…]}: the days with an entry, oldest first. */
+static void history_answer(struct evhttp_request *req, const char *id, size_t len,
+                           int32_t first_day, const uint16_t *entries, int ndays)
+{
+    struct rw_jsonw w;
+    rw_jsonw_init(&w);
+    rw_jsonw_obj_open(&w);
+    rw_jsonw_key(&w, "account");
+    rw_jsonw_strn(&w, id, len);
+    rw_jsonw_key(&w, "days");
+    rw_jsonw_arr_open(&w);
+    for (int i = 0; i < ndays; i++) {
+        int band = rw_history_band(entries[i]);
+        if (band < 0)
+            continue;
+        rw_jsonw_elem(&w);
+        rw_jsonw_obj_open(&w);
+        rw_jsonw_key(&w, "date");
+        rw_jsonw_date(&w, first_day + i);
+        rw_jsonw_key(&w, "score");
+        int t = rw_history_tenths(entries[i]);
+        if (t < 0)
+            rw_jsonw_null(&w);
+        else
+            rw_jsonw_tenths(&w, t);
+        rw_jsonw_key(&w, "band");
+        rw_jsonw_str(&w, rw_band_name((enum rw_band)band));
+        rw_jsonw_obj_close(&w);
+    }
+    rw_jsonw_arr_close(&w);
+    rw_jsonw_obj_close(&w);
+    reply_json(req, 200, "OK", &w);
+    rw_jsonw_free(&w);
+}
+
+static void on_history_read(void *arg, bool ok, const char *why, int32_t first_day,
+                            const uint16_t *entries, int ndays)
+{
+    struct hist *h = arg;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(h->req), NULL, NULL);
+    if (ok)
+        history_answer(h->req, h->account, h->len, first_day, entries, ndays);
+    else
+        reply_error(h->req, 503, "Service Unavailable", why);
+    hist_free(h);
+}
+
+static void get_history(struct rw_api *api, struct evhttp_request *req, const char *id_enc,
+                        size_t enc_len)
+{
+    char *enc = rw_xstrndup(id_enc, enc_len);
+    size_t len = 0;
+    char *id = evhttp_uridecode(enc, 0, &len);
+    free(enc);
+    if (!id || len == 0 || len > RW_ACCOUNT_MAX) {
+        free(id);
+        reply_error(req, 400, "Bad Request", "account id must be 1-128 bytes");
+        return;
+    }
+    struct rw_api_state s;
+    if (!ready(api, req, &s)) {
+        free(id);
+        return;
+    }
+    const struct rw_account *a = rw_store_find(s.store, id, len);
+    if (!a) {
+        free(id);
+        reply_error(req, 404, "Not Found", "unknown account");
+        return;
+    }
+    /* The keys the daemon keeps: today and `history` whole days before it. */
+    int keep = (int)(s.cfg->history_ms / RW_MS_PER_DAY);
+    if (s.cfg->history_ms <= 0) { /* [score] history = 0s: none kept */
+        history_answer(req, id, len, 0, NULL, 0);
+        free(id);
+        return;
+    }
+    if (api->nhists >= MAX_HISTORY_READS) {
+        free(id);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        reply_error(req, 503, "Service Unavailable", "too many history requests at once");
+        return;
+    }
+    struct hist *h = rw_xcalloc(1, sizeof(*h));
+    h->api = api;
+    h->req = req;
+    h->account = id;
+    h->len = len;
+    h->next = api->hists;
+    api->hists = h;
+    api->nhists++;
+    int32_t today = rw_day_of_ms(s.now_ms);
+    h->read = rw_history_read_start(&s.redis, s.cfg->prefix, a->ordinal, today - keep, keep + 1,
+                                    on_history_read, h);
+    if (!h->read) {
+        hist_free(h);
+        reply_error(req, 503, "Service Unavailable", "redis unreachable");
+        return;
+    }
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_hist_client_closed, h);
 }
 
 static bool authorized(const struct rw_config *cfg, struct evhttp_request *req)
@@ -372,9 +579,22 @@ static bool authorized(const struct rw_config *cfg, struct evhttp_request *req)
     return tl == gl && CRYPTO_memcmp(token, given, tl) == 0;
 }
 
+/* Answers go out at once: without TCP_NODELAY a reply written in two parts waits for the
+ * client's delayed ACK (40 ms per request on a kept-alive connection). */
+static void no_delay(struct evhttp_request *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    int one = 1;
+    if (fd >= 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct rw_api *api = arg;
+    no_delay(req);
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
@@ -416,13 +636,28 @@ static void on_request(struct evhttp_request *req, void *arg)
         reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
         return;
     }
+    if (strcmp(path, "/") == 0) {
+        rw_web_serve(api->web, req);
+        return;
+    }
     if (strcmp(path, "/v1/accounts") == 0) {
         get_worklist(api, req, query);
         return;
     }
-    if (strncmp(path, "/v1/accounts/", 13) == 0 && path[13] && !strchr(path + 13, '/')) {
-        get_account(api, req, path + 13);
+    if (strcmp(path, "/v1/summary") == 0) {
+        get_summary(api, req, query);
         return;
+    }
+    if (strncmp(path, "/v1/accounts/", 13) == 0 && path[13]) {
+        const char *id = path + 13, *slash = strchr(id, '/');
+        if (!slash) {
+            get_account(api, req, id);
+            return;
+        }
+        if (slash > id && strcmp(slash, "/history") == 0) {
+            get_history(api, req, id, (size_t)(slash - id));
+            return;
+        }
     }
     reply_error(req, 404, "Not Found", "no such endpoint");
 }
@@ -437,6 +672,7 @@ struct rw_api *rw_api_new(struct event_base *base, const char *listen,
         return NULL;
     }
     struct rw_api *api = rw_xcalloc(1, sizeof *api);
+    api->web = rw_web_new();
     api->base = base;
     api->hooks = *hooks;
     api->arg = arg;
@@ -481,7 +717,16 @@ void rw_api_free(struct rw_api *api)
         detach(sc);
         scan_free(sc);
     }
+    struct hist *h;
+    while ((h = api->hists) != NULL) {
+        api->hists = h->next;
+        evhttp_connection_set_closecb(evhttp_request_get_connection(h->req), NULL, NULL);
+        rw_history_read_cancel(h->read); /* it frees itself when Redis answers */
+        free(h->account);
+        free(h);
+    }
     if (api->http)
         evhttp_free(api->http);
+    rw_web_free(api->web);
     free(api);
 }

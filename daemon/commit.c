@@ -110,8 +110,8 @@ struct rw_commit {
     int32_t *hist_day;
     uint32_t *hist_from;
     size_t nhist_cap;
-    int32_t drops[64];
-    size_t ndrops;
+    int32_t *drops; /* history days to delete (aged out) */
+    size_t ndrops, drops_cap;
     size_t nacks;
     struct rw_counts counts; /* of the pending write */
     struct flight *flights, **flights_tail;
@@ -235,6 +235,7 @@ void rw_commit_free(struct rw_commit *c)
     sl_free(&c->args);
     free(c->hist_day);
     free(c->hist_from);
+    free(c->drops);
     free(c->limbo_counts);
     free(c->limbo_seq);
     free(c->argv);
@@ -328,8 +329,16 @@ void rw_commit_history(struct rw_commit *c, int32_t day, uint32_t from, const ui
 
 void rw_commit_history_drop(struct rw_commit *c, int32_t day)
 {
-    if (c->ndrops < sizeof c->drops / sizeof c->drops[0])
-        c->drops[c->ndrops++] = day;
+    /* A write that carries several new days (a replay) ages out several ranges:
+     * every one is kept (a fixed array here once dropped the excess silently). */
+    for (size_t i = 0; i < c->ndrops; i++)
+        if (c->drops[i] == day)
+            return;
+    if (c->ndrops == c->drops_cap) {
+        c->drops_cap = c->drops_cap ? c->drops_cap * 2 : 64;
+        c->drops = rw_xrealloc(c->drops, c->drops_cap * sizeof *c->drops);
+    }
+    c->drops[c->ndrops++] = day;
 }
 
 void rw_commit_settle(struct rw_commit *c, uint64_t landed_seq, struct rw_metrics *m)

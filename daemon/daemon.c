@@ -600,6 +600,7 @@ static void api_state(void *arg, struct rw_api_state *out)
     out->scorer = d->scorer;
     out->store = ready ? d->store : NULL;
     out->history = ready ? rw_engine_history(d->engine) : NULL;
+    out->redis = rw_link_sink(d->writer_link);
     int64_t now = ready ? rw_engine_now(d->engine) : RW_NO_TIME;
     out->now_ms = now != RW_NO_TIME ? now : rw_wall_ms();
     if (d->phase == PH_ACTIVE && d->metrics.redis_up && !d->unproven)

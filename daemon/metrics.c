@@ -12,6 +12,7 @@
 
 #include "renewald/core/account_store.h"
 #include "renewald/core/event.h"
+#include "renewald/core/summary.h"
 
 /* Upper bounds of the delivery latency histogram, in seconds. */
 static const double latency_bounds[RW_LATENCY_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -120,6 +121,14 @@ void rw_metrics_render(const struct rw_metrics *m, const struct rw_metrics_gauge
     for (int b = 0; b < RW_BAND_COUNT; b++)
         evbuffer_add_printf(out, "renewald_accounts{band=\"%s\"} %zu\n",
                             rw_band_name((enum rw_band)b), bands[b]);
+    header(out, "renewald_arr", "gauge",
+           "Annual recurring revenue of the accounts in each band (each rounded to cents).");
+    for (int b = 0; b < RW_BAND_COUNT; b++) {
+        char arr[RW_CENTS_MAX];
+        rw_format_cents(g->store ? rw_store_band_arr_cents(g->store, b) : 0, arr);
+        evbuffer_add_printf(out, "renewald_arr{band=\"%s\"} %s\n", rw_band_name((enum rw_band)b),
+                            arr);
+    }
 
     header(out, "renewald_alerts_total", "counter", "Alerts created, by kind.");
     for (int k = 0; k < RW_ALERT_KIND_COUNT; k++)

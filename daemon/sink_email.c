@@ -1,6 +1,7 @@
 /* sink_email.c - one RFC 5322 message per alert over SMTP (smtps:// or STARTTLS). */
 #include "sink_internal.h"
 #include "renewald/core/alert.h"
+#include "renewald/core/readable.h"
 
 #include <math.h>
 #include <openssl/evp.h>
@@ -130,30 +131,34 @@ static void put_header_text(struct rw_sbuf *b, const char *s)
     free(v);
 }
 
+/* Every signal of the alert, one line each: name, readable value, score, weight. */
 static void put_signals(struct rw_sbuf *b, const json_t *alert)
 {
     const json_t *sigs = json_object_get(alert, "signals");
     const char *key;
     const json_t *v;
-    char score[32];
     if (json_object_size(sigs) == 0)
         return;
-    rw_sbuf_puts(b, "\r\nSignals:\r\n");
+    rw_sbuf_puts(b, "\r\nAll signals:\r\n");
     json_object_foreach((json_t *)sigs, key, v)
     {
         rw_sbuf_puts(b, "  ");
         rw_sbuf_put_line(b, key);
-        double w = rw_alert_num(v, "weight");
-        if (isnan(rw_alert_num(v, "score"))) {
-            rw_sbuf_puts(b, ": absent");
+        rw_sbuf_puts(b, ": ");
+        double score = rw_alert_num(v, "score"), w = rw_alert_num(v, "weight");
+        const char *text = rw_alert_str(v, "text");
+        double x = rw_alert_num(v, "x");
+        if (isnan(score)) {
+            rw_sbuf_puts(b, "no data");
         } else {
-            rw_sink_fmt_score(json_object_get(v, "score"), score, sizeof score);
-            double x = rw_alert_num(v, "x");
-            rw_sbuf_printf(b, ": score %s, x ", score);
-            if (isfinite(x))
-                rw_sbuf_printf(b, "%.4g", x);
+            char num[RW_READABLE_MAX];
+            if (text)
+                rw_sbuf_put_line(b, text);
+            else if (isfinite(x))
+                rw_readable_number(x, num, sizeof num), rw_sbuf_puts(b, num);
             else
                 rw_sbuf_puts(b, "none");
+            rw_sbuf_printf(b, ", score %.1f", score);
         }
         if (isfinite(w))
             rw_sbuf_printf(b, ", weight %g", w);
@@ -163,24 +168,57 @@ static void put_signals(struct rw_sbuf *b, const json_t *alert)
 
 static void put_field(struct rw_sbuf *b, const char *label, const char *value)
 {
-    rw_sbuf_printf(b, "%-14s ", label);
-    rw_sbuf_put_line(b, value ? value : "n/a");
+    rw_sbuf_printf(b, "%-10s ", label);
+    rw_sbuf_put_line(b, value ? value : "none");
     rw_sbuf_puts(b, "\r\n");
 }
+
+/* "at risk (was watch)", "at risk (new account)"; for a window "renews in 30 days". */
+static void put_what(struct rw_sbuf *b, const struct rw_alert_view *v)
+{
+    if (v->band_change) {
+        rw_sbuf_puts(b, rw_readable_band(v->band));
+        if (v->new_account)
+            rw_sbuf_puts(b, " (new account)");
+        else
+            rw_sbuf_printf(b, " (was %s)", rw_readable_band(v->previous_band));
+    } else if (v->has_days) {
+        rw_sbuf_printf(b, "renews in %lld day%s (band %s)", v->days_to_renewal,
+                       v->days_to_renewal == 1 ? "" : "s", rw_readable_band(v->band));
+    } else {
+        rw_sbuf_printf(b, "%lld-day renewal window (band %s)", v->window,
+                       rw_readable_band(v->band));
+    }
+}
+
+/* "31.4, ▼ 12.6 in 7 days (was 44.0; 52.1 30 days ago)". */
+static void put_score(struct rw_sbuf *b, const struct rw_alert_view *v)
+{
+    if (v->score < 0) {
+        rw_sbuf_puts(b, "none yet");
+        return;
+    }
+    rw_sbuf_printf(b, "%d.%d", v->score / 10, v->score % 10);
+    if (v->score_7d >= 0) {
+        char ch[32];
+        rw_readable_change(v->score, v->score_7d, ch, sizeof ch);
+        rw_sbuf_printf(b, ", %s in 7 days (was %d.%d)", ch, v->score_7d / 10, v->score_7d % 10);
+    }
+    if (v->score_30d >= 0)
+        rw_sbuf_printf(b, "; %d.%d 30 days ago", v->score_30d / 10, v->score_30d % 10);
+}
+
+#define SUBJECT_WHO_MAX 80 /* characters of the name (and id) in a subject */
 
 char *rw_sink_email_message(const struct rw_sink_conf *sink, const json_t *alert,
                             const char *const *rcpt, int nrcpt, int64_t now_ms)
 {
+    struct rw_alert_view v;
+    rw_alert_view(alert, &v);
     struct rw_sbuf b = {0}, tmp = {0};
-    char score[32], arr[48];
-    const char *name = rw_sink_display_name(alert);
-    const char *kind = rw_alert_str(alert, "kind");
-    bool band_change = kind && strcmp(kind, "band_change") == 0;
-    const char *band = rw_alert_str(alert, "band");
-    const char *id = rw_alert_str(alert, "id") ? rw_alert_str(alert, "id") : "unknown";
-    const json_t *days = json_object_get(alert, "days_to_renewal");
-    rw_sink_fmt_score(json_object_get(alert, "score"), score, sizeof score);
-    rw_sink_fmt_arr(rw_alert_num(alert, "arr"), arr, sizeof arr);
+    const char *id = v.id ? v.id : "unknown";
+    char who[4 * SUBJECT_WHO_MAX + 1];
+    rw_readable_who(v.name, v.account, SUBJECT_WHO_MAX, who, sizeof who);
 
     rw_sbuf_puts(&b, "Date: ");
     put_date(&b, now_ms);
@@ -192,14 +230,17 @@ char *rw_sink_email_message(const struct rw_sink_conf *sink, const json_t *alert
         rw_sbuf_put_line(&b, rcpt[i]);
     }
 
-    if (band_change)
-        rw_sbuf_printf(&tmp, "[renewald] %s: %s (score %s)", name, band ? band : "unknown", score);
-    else if (json_is_integer(days))
-        rw_sbuf_printf(&tmp, "[renewald] %s: renewal in %lld days", name,
-                       (long long)json_integer_value(days));
-    else
-        rw_sbuf_printf(&tmp, "[renewald] %s: renewal window %lld days", name,
-                       (long long)json_integer_value(json_object_get(alert, "window")));
+    /* Subject: "[renewald] Acme Corp (acct-1): at risk (was watch), score 31.4 ▼ 12.6". */
+    rw_sbuf_printf(&tmp, "[renewald] %s: ", who);
+    put_what(&tmp, &v);
+    if (v.score >= 0) {
+        rw_sbuf_printf(&tmp, ", score %d.%d", v.score / 10, v.score % 10);
+        if (v.score_7d >= 0) {
+            char change[32];
+            rw_readable_change(v.score, v.score_7d, change, sizeof change);
+            rw_sbuf_printf(&tmp, " %s", change);
+        }
+    }
     char *subject = rw_sbuf_take(&tmp);
     rw_sbuf_puts(&b, "\r\nSubject: ");
     put_header_text(&b, subject);
@@ -217,40 +258,52 @@ char *rw_sink_email_message(const struct rw_sink_conf *sink, const json_t *alert
     rw_sbuf_puts(&b, ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n");
 
-    /* Body: one value per line; CR/LF in values would break lines, so they go too. */
-    if (band_change)
-        rw_sbuf_printf(&tmp, "%s (%s) is now %s (was %s).", name,
-                       rw_alert_str(alert, "account") ? rw_alert_str(alert, "account") : "?",
-                       band ? band : "unknown",
-                       rw_alert_str(alert, "previous_band") ? rw_alert_str(alert, "previous_band")
-                                                            : "unknown");
-    else
-        rw_sbuf_printf(&tmp, "%s (%s) entered the %lld-day renewal window.", name,
-                       rw_alert_str(alert, "account") ? rw_alert_str(alert, "account") : "?",
-                       (long long)json_integer_value(json_object_get(alert, "window")));
+    /* Body: the headline, the facts, what pulls the score down, the link. */
+    rw_sbuf_put_line(&b, who);
+    rw_sbuf_puts(&b, v.band_change ? " is now " : ": ");
+    put_what(&b, &v);
+    rw_sbuf_puts(&b, ".\r\n\r\n");
+    put_score(&tmp, &v);
     char *line = rw_sbuf_take(&tmp);
-    rw_sbuf_put_line(&b, line);
+    put_field(&b, "Score:", line);
     free(line);
-    rw_sbuf_puts(&b, "\r\n\r\n");
-    put_field(&b, "Account:", rw_alert_str(alert, "account"));
-    put_field(&b, "Name:", rw_alert_str(alert, "name"));
-    put_field(&b, "Band:", band);
-    if (band_change)
-        put_field(&b, "Previous band:", rw_alert_str(alert, "previous_band"));
-    put_field(&b, "Score:", score);
-    put_field(&b, "Renewal date:", rw_alert_str(alert, "renewal_date"));
-    if (json_is_integer(days))
-        rw_sbuf_printf(&tmp, "%lld", (long long)json_integer_value(days));
-    line = json_is_integer(days) ? rw_sbuf_take(&tmp) : NULL;
-    put_field(&b, "Days to renewal:", line);
+    if (v.renewal_date && v.has_days)
+        rw_sbuf_printf(&tmp, "%s, in %lld day%s", v.renewal_date, v.days_to_renewal,
+                       v.days_to_renewal == 1 ? "" : "s");
+    line = v.renewal_date && v.has_days ? rw_sbuf_take(&tmp) : NULL;
+    put_field(&b, "Renewal:", line ? line : v.renewal_date);
     free(line);
-    put_field(&b, "Owner:", rw_alert_str(alert, "owner"));
-    put_field(&b, "ARR:", arr);
-    put_field(&b, "Tier:", rw_alert_str(alert, "tier"));
-    put_field(&b, "Alert time:", rw_alert_str(alert, "ts"));
-    put_field(&b, "Alert id:", id);
+    char arr[48];
+    rw_sink_fmt_arr(v.arr, arr, sizeof arr);
+    put_field(&b, "ARR:", isfinite(v.arr) ? arr : NULL);
+    put_field(&b, "Owner:", v.owner);
+    put_field(&b, "Tier:", v.tier);
+    if (v.ndrivers > 0) {
+        rw_sbuf_puts(&b, "\r\nWhat pulls the score down:\r\n");
+        for (int i = 0; i < v.ndrivers; i++) {
+            rw_sbuf_puts(&b, "  - ");
+            rw_sbuf_put_line(&b, v.drivers[i].name);
+            if (v.drivers[i].text[0]) {
+                rw_sbuf_puts(&b, " ");
+                rw_sbuf_put_line(&b, v.drivers[i].text);
+            }
+            if (v.drivers[i].score >= 0)
+                rw_sbuf_printf(&b, " (signal score %d.%d of 100)", v.drivers[i].score / 10,
+                               v.drivers[i].score % 10);
+            rw_sbuf_puts(&b, "\r\n");
+        }
+    }
+    if (v.url && *v.url) {
+        rw_sbuf_puts(&b, "\r\nOpen the account: ");
+        rw_sbuf_put_line(&b, v.url);
+        rw_sbuf_puts(&b, "\r\n");
+    }
     put_signals(&b, alert);
-    rw_sbuf_puts(&b, "\r\n-- \r\nrenewald\r\n");
+    rw_sbuf_puts(&b, "\r\n-- \r\nrenewald \xc2\xb7 alert ");
+    rw_sbuf_put_line(&b, id);
+    rw_sbuf_puts(&b, " \xc2\xb7 ");
+    rw_sbuf_put_line(&b, v.ts ? v.ts : "?");
+    rw_sbuf_puts(&b, "\r\n");
     return rw_sbuf_take(&b);
 }
 

@@ -1,17 +1,48 @@
-/* sink_slack.c - Slack incoming webhook: Block Kit blocks plus a text fallback. */
+/* sink_slack.c - Slack incoming webhook: Block Kit blocks a person reads in five seconds,
+ * plus a text fallback. */
 #include "sink_internal.h"
 #include "renewald/core/alert.h"
+#include "renewald/core/readable.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HEADER_MAX  150 /* Slack's limit for a header block's text */
-#define TOP_SIGNALS 3
+#define HEADER_MAX 150  /* characters of a header block's text */
+#define TEXT_MAX   3000 /* characters of any other text object */
 
-/* Slack treats &, < and > as control sequences (<!channel>, links) in text. */
-static void put_escaped(struct rw_sbuf *b, const char *s)
+/*
+ * Untrusted text (names, owners, tiers) inside mrkdwn: &, < and > as entities,
+ * so that nothing becomes a link or a mention (<!channel>, <@U123>); the
+ * formatting characters (* _ ~ `) and ':' set apart by zero-width spaces, so
+ * that a name can neither restyle the message nor spell an emoji code.  (Every
+ * mrkdwn object is "verbatim": Slack parses no bare @here or URL in it.)
+ */
+static void put_mrkdwn(struct rw_sbuf *b, const char *s)
+{
+    static const char zwsp[] = "\xe2\x80\x8b";
+    for (; s && *s; s++) {
+        char c = *s;
+        if (c == '&')
+            rw_sbuf_puts(b, "&amp;");
+        else if (c == '<')
+            rw_sbuf_puts(b, "&lt;");
+        else if (c == '>')
+            rw_sbuf_puts(b, "&gt;");
+        else if (c == '*' || c == '_' || c == '~' || c == '`' || c == ':') {
+            rw_sbuf_puts(b, zwsp);
+            rw_sbuf_putn(b, &c, 1);
+            rw_sbuf_puts(b, zwsp);
+        } else if (c == '\r' || c == '\n' || c == '\t')
+            rw_sbuf_puts(b, " ");
+        else
+            rw_sbuf_putn(b, &c, 1);
+    }
+}
+
+/* Text from the configuration (signal names, readable values): entities only. */
+static void put_conf(struct rw_sbuf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '&')
@@ -25,163 +56,194 @@ static void put_escaped(struct rw_sbuf *b, const char *s)
     }
 }
 
-static bool is_band_change(const json_t *alert)
+/* A URL inside <URL|label>: & < > as entities, '|' percent-encoded. */
+static void put_link_url(struct rw_sbuf *b, const char *s)
 {
-    const char *kind = rw_alert_str(alert, "kind");
-    return kind && strcmp(kind, "band_change") == 0;
-}
-
-static const char *str_or(const json_t *alert, const char *key, const char *dflt)
-{
-    const char *s = rw_alert_str(alert, key);
-    return s && *s ? s : dflt;
-}
-
-/* "Acme Corp (acct-1)", or just the id when there is no name. */
-static void put_who(struct rw_sbuf *b, const json_t *alert)
-{
-    const char *name = rw_alert_str(alert, "name");
-    const char *acct = str_or(alert, "account", "?");
-    if (name && *name) {
-        put_escaped(b, name);
-        rw_sbuf_puts(b, " (");
-        put_escaped(b, acct);
-        rw_sbuf_puts(b, ")");
-    } else {
-        put_escaped(b, acct);
+    for (; *s; s++) {
+        if (*s == '&')
+            rw_sbuf_puts(b, "&amp;");
+        else if (*s == '<')
+            rw_sbuf_puts(b, "%3C");
+        else if (*s == '>')
+            rw_sbuf_puts(b, "%3E");
+        else if (*s == '|')
+            rw_sbuf_puts(b, "%7C");
+        else if ((unsigned char)*s > 0x20)
+            rw_sbuf_putn(b, s, 1);
     }
 }
 
-static void put_renewal(struct rw_sbuf *b, const json_t *alert)
+/* Cuts a mrkdwn text to TEXT_MAX characters without leaving half an entity. */
+static char *take_text(struct rw_sbuf *b)
 {
-    const char *date = rw_alert_str(alert, "renewal_date");
-    const json_t *days = json_object_get(alert, "days_to_renewal");
-    if (!date) {
+    char *s = rw_sbuf_take(b);
+    if (rw_utf8_chars(s) > TEXT_MAX) {
+        rw_utf8_cut(s, TEXT_MAX - 1);
+        char *amp = strrchr(s, '&');
+        if (amp && !strchr(amp, ';'))
+            *amp = '\0';
+        char *t = rw_xasprintf("%s\xe2\x80\xa6", s);
+        free(s);
+        s = t;
+    }
+    return s;
+}
+
+static json_t *mrkdwn(char *text)
+{
+    json_t *o = json_pack("{s:s, s:s, s:b}", "type", "mrkdwn", "text", text, "verbatim", 1);
+    free(text);
+    return o;
+}
+
+/* "Score *31.4* ▼ 12.6 in 7 days", "Score *31.4* (no score 7 days ago)", "No score yet". */
+static void put_score(struct rw_sbuf *b, const struct rw_alert_view *v, bool bold)
+{
+    if (v->score < 0) {
+        rw_sbuf_puts(b, "no score yet");
+        return;
+    }
+    const char *m = bold ? "*" : "";
+    rw_sbuf_printf(b, "score %s%d.%d%s", m, v->score / 10, v->score % 10, m);
+    if (v->score_7d >= 0) {
+        char ch[32];
+        rw_readable_change(v->score, v->score_7d, ch, sizeof ch);
+        rw_sbuf_printf(b, " %s in 7 days", ch);
+    } else {
+        rw_sbuf_puts(b, " (no score 7 days ago)");
+    }
+}
+
+static void put_renewal(struct rw_sbuf *b, const struct rw_alert_view *v)
+{
+    if (!v->renewal_date) {
         rw_sbuf_puts(b, "no renewal date");
         return;
     }
-    rw_sbuf_puts(b, date);
-    if (json_is_integer(days))
-        rw_sbuf_printf(b, " (in %lld days)", (long long)json_integer_value(days));
+    rw_sbuf_puts(b, v->renewal_date);
+    if (v->has_days)
+        rw_sbuf_printf(b, " (in %lld day%s)", v->days_to_renewal,
+                       v->days_to_renewal == 1 ? "" : "s");
+}
+
+/* "at risk (was watch)", "at risk (new account)"; a window: "entered the 30-day renewal
+ * window, band watch" (HEADLINE: "30-day renewal window · band watch"). */
+static void put_what(struct rw_sbuf *b, const struct rw_alert_view *v, bool headline)
+{
+    const char *m = headline ? "*" : "";
+    if (v->band_change) {
+        rw_sbuf_printf(b, "%s%s%s", m, rw_readable_band(v->band), m);
+        if (v->new_account)
+            rw_sbuf_puts(b, " (new account)");
+        else
+            rw_sbuf_printf(b, " (was %s)", rw_readable_band(v->previous_band));
+    } else if (headline) {
+        rw_sbuf_printf(b, "*%lld-day renewal window* \xc2\xb7 band *%s*", v->window,
+                       rw_readable_band(v->band));
+    } else {
+        rw_sbuf_printf(b, "entered the %lld-day renewal window, band %s", v->window,
+                       rw_readable_band(v->band));
+    }
 }
 
 char *rw_sink_slack_text(const json_t *alert)
 {
+    struct rw_alert_view v;
+    rw_alert_view(alert, &v);
     struct rw_sbuf b = {0};
-    char score[32];
-    rw_sink_fmt_score(json_object_get(alert, "score"), score, sizeof score);
-    put_who(&b, alert);
-    if (is_band_change(alert)) {
-        rw_sbuf_printf(&b, " is now %s (was %s)", str_or(alert, "band", "unknown"),
-                       str_or(alert, "previous_band", "unknown"));
-    } else {
-        rw_sbuf_printf(&b, " entered the %lld-day renewal window (band %s)",
-                       (long long)json_integer_value(json_object_get(alert, "window")),
-                       str_or(alert, "band", "unknown"));
-    }
-    rw_sbuf_printf(&b, " \xe2\x80\x94 score %s \xe2\x80\x94 ", score);
-    if (rw_alert_str(alert, "renewal_date")) {
+    char who[4 * HEADER_MAX + 1];
+    rw_readable_who(v.name, v.account, HEADER_MAX, who, sizeof who);
+    rw_sbuf_printf(&b, "%s ", rw_readable_band_emoji(v.band));
+    put_mrkdwn(&b, who);
+    rw_sbuf_puts(&b, v.band_change ? " is now " : " ");
+    put_what(&b, &v, false);
+    rw_sbuf_puts(&b, " \xe2\x80\x94 ");
+    put_score(&b, &v, false);
+    rw_sbuf_puts(&b, " \xe2\x80\x94 ");
+    if (v.renewal_date)
         rw_sbuf_puts(&b, "renews ");
-        put_renewal(&b, alert);
-    } else {
-        rw_sbuf_puts(&b, "no renewal date");
-    }
-    return rw_sbuf_take(&b);
+    put_renewal(&b, &v);
+    return take_text(&b);
 }
 
-static json_t *mrkdwn(const char *text)
-{
-    return json_pack("{s:s, s:s}", "type", "mrkdwn", "text", text);
-}
-
-static void add_field(json_t *fields, const char *label, const char *value)
+static void add_field(json_t *fields, const char *label, const char *value, bool escape)
 {
     struct rw_sbuf b = {0};
     rw_sbuf_printf(&b, "*%s*\n", label);
-    put_escaped(&b, value);
-    char *s = rw_sbuf_take(&b);
-    json_array_append_new(fields, mrkdwn(s));
-    free(s);
-}
-
-/* Cuts S at MAX bytes on a UTF-8 character boundary (so at most MAX characters). */
-static void cut_utf8(char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n <= max)
-        return;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    s[max] = '\0';
+    if (escape)
+        put_mrkdwn(&b, value);
+    else
+        rw_sbuf_puts(&b, value);
+    json_array_append_new(fields, mrkdwn(take_text(&b)));
 }
 
 json_t *rw_sink_slack_payload(const json_t *alert)
 {
-    char score[32], arr[48], *s;
+    struct rw_alert_view v;
+    rw_alert_view(alert, &v);
     struct rw_sbuf b = {0};
     json_t *blocks = json_array();
 
-    /* Header: plain text, so no escaping; Slack caps it at 150 characters. */
-    const char *name = rw_alert_str(alert, "name");
-    const char *acct = str_or(alert, "account", "?");
-    if (name && *name)
-        rw_sbuf_printf(&b, "%s (%s)", name, acct);
-    else
-        rw_sbuf_puts(&b, acct);
-    s = rw_sbuf_take(&b);
-    cut_utf8(s, HEADER_MAX);
+    /* Header: plain text (no markup is read in it), the band's colour first. */
+    char who[4 * HEADER_MAX + 1];
+    rw_readable_who(v.name, v.account, HEADER_MAX - 2, who, sizeof who);
+    rw_sbuf_printf(&b, "%s %s", rw_readable_band_emoji(v.band), who);
+    char *s = rw_sbuf_take(&b);
+    rw_utf8_cut(s, HEADER_MAX);
     json_array_append_new(blocks, json_pack("{s:s, s:{s:s, s:s, s:b}}", "type", "header", "text",
                                             "type", "plain_text", "text", s, "emoji", 1));
     free(s);
 
+    /* What happened, and the score with its week. */
+    if (v.band_change)
+        rw_sbuf_puts(&b, "Now ");
+    put_what(&b, &v, true);
+    rw_sbuf_puts(&b, " \xc2\xb7 ");
+    put_score(&b, &v, true);
+    json_array_append_new(
+        blocks, json_pack("{s:s, s:o}", "type", "section", "text", mrkdwn(take_text(&b))));
+
+    /* The facts of the renewal. */
     json_t *fields = json_array();
-    if (is_band_change(alert)) {
-        rw_sbuf_printf(&b, "%s (was %s)", str_or(alert, "band", "unknown"),
-                       str_or(alert, "previous_band", "unknown"));
-        s = rw_sbuf_take(&b);
-        add_field(fields, "Band", s);
-        free(s);
-    } else {
-        rw_sbuf_printf(&b, "%lld days",
-                       (long long)json_integer_value(json_object_get(alert, "window")));
-        s = rw_sbuf_take(&b);
-        add_field(fields, "Renewal window", s);
-        free(s);
-        add_field(fields, "Band", str_or(alert, "band", "unknown"));
-    }
-    rw_sink_fmt_score(json_object_get(alert, "score"), score, sizeof score);
-    add_field(fields, "Score", score);
-    put_renewal(&b, alert);
+    put_renewal(&b, &v);
     s = rw_sbuf_take(&b);
-    add_field(fields, "Renewal date", s);
+    add_field(fields, "Renewal", s, false);
     free(s);
-    add_field(fields, "Owner", str_or(alert, "owner", "n/a"));
-    rw_sink_fmt_arr(rw_alert_num(alert, "arr"), arr, sizeof arr);
-    add_field(fields, "ARR", arr);
-    add_field(fields, "Tier", str_or(alert, "tier", "n/a"));
+    char arr[RW_READABLE_MAX];
+    rw_readable_money(v.arr, arr, sizeof arr);
+    add_field(fields, "ARR", arr, false);
+    add_field(fields, "Owner", v.owner ? v.owner : "none", v.owner != NULL);
+    add_field(fields, "Tier", v.tier ? v.tier : "none", v.tier != NULL);
     json_array_append_new(blocks, json_pack("{s:s, s:o}", "type", "section", "fields", fields));
 
-    const char *names[TOP_SIGNALS];
-    const json_t *vals[TOP_SIGNALS];
-    int n = rw_sink_top_signals(alert, names, vals, TOP_SIGNALS);
-    if (n == 0)
-        rw_sbuf_puts(&b, "No signals present");
-    else
-        rw_sbuf_puts(&b, "Top signals:");
-    for (int i = 0; i < n; i++) {
-        rw_sink_fmt_score(json_object_get(vals[i], "score"), score, sizeof score);
-        rw_sbuf_puts(&b, i ? " \xc2\xb7 *" : " *");
-        put_escaped(&b, names[i]);
-        rw_sbuf_printf(&b, "* %s", score);
-        double x = rw_alert_num(vals[i], "x");
-        if (isfinite(x))
-            rw_sbuf_printf(&b, " (x %.3g)", x);
+    /* What moved the score. */
+    if (v.ndrivers > 0) {
+        rw_sbuf_puts(&b, "*Pulling the score down*");
+        for (int i = 0; i < v.ndrivers; i++) {
+            rw_sbuf_puts(&b, "\n\xe2\x80\xa2 *");
+            put_conf(&b, v.drivers[i].name);
+            rw_sbuf_puts(&b, "*");
+            if (v.drivers[i].text[0]) {
+                rw_sbuf_puts(&b, " ");
+                put_conf(&b, v.drivers[i].text);
+            }
+        }
+        json_array_append_new(
+            blocks, json_pack("{s:s, s:o}", "type", "section", "text", mrkdwn(take_text(&b))));
     }
-    rw_sbuf_printf(&b, " \xc2\xb7 alert %s", str_or(alert, "id", "?"));
-    s = rw_sbuf_take(&b);
-    json_array_append_new(blocks,
-                          json_pack("{s:s, s:[o]}", "type", "context", "elements", mrkdwn(s)));
-    free(s);
+
+    if (v.url && *v.url) {
+        rw_sbuf_puts(&b, "<");
+        put_link_url(&b, v.url);
+        rw_sbuf_puts(&b, "|Open the account \xe2\x86\x92>");
+        json_array_append_new(
+            blocks, json_pack("{s:s, s:o}", "type", "section", "text", mrkdwn(take_text(&b))));
+    }
+
+    put_mrkdwn(&b, v.account ? v.account : "?");
+    rw_sbuf_printf(&b, " \xc2\xb7 alert %.12s \xc2\xb7 %s", v.id ? v.id : "?", v.ts ? v.ts : "?");
+    json_array_append_new(
+        blocks, json_pack("{s:s, s:[o]}", "type", "context", "elements", mrkdwn(take_text(&b))));
 
     char *text = rw_sink_slack_text(alert);
     json_t *payload = json_pack("{s:s, s:o}", "text", text, "blocks", blocks);

@@ -278,13 +278,12 @@ struct rw_account *rw_account_decode(struct rw_store *st, const struct rw_scorer
     a->ref_ms = f.ref;
     a->below_healthy_ms = f.below_healthy;
     a->below_watch_ms = f.below_watch;
-    rw_store_band_moved(st, a->band, (uint8_t)f.band);
-    a->band = (uint8_t)f.band;
+    rw_store_set_band(st, a, (uint8_t)f.band);
     a->notified_band = (uint8_t)f.notified;
     a->band_seq = f.band_seq;
     a->window_alerted = f.window;
     a->renewal_day = f.renewal_day;
-    a->arr = f.arr;
+    rw_store_set_arr(st, a, f.arr);
     a->seats = f.seats;
     a->score = f.score;
     rw_account_set_name(a, name.s, name.len);

@@ -24,7 +24,8 @@ struct rw_store {
     struct rw_account **tab; /* power-of-two capacity, linear probing */
     uint8_t *tags;           /* per slot: 0 empty, else 0x80 | 7 bits of the hash */
     size_t cap, count;
-    size_t bands[RW_BAND_COUNT]; /* accounts per band */
+    size_t bands[RW_BAND_COUNT];       /* accounts per band */
+    __int128 arr_cents[RW_BAND_COUNT]; /* their ARR, each account's rounded to cents */
     size_t nslots;
     uint64_t seed;
     struct intern_ent *itab;
@@ -241,12 +242,40 @@ size_t rw_store_band_count(const struct rw_store *st, int band)
     return band >= 0 && band < RW_BAND_COUNT ? st->bands[band] : 0;
 }
 
-void rw_store_band_moved(struct rw_store *st, uint8_t from, uint8_t to)
+int64_t rw_arr_cents(double arr)
 {
-    if (from == to || from >= RW_BAND_COUNT || to >= RW_BAND_COUNT)
+    if (isnan(arr))
+        return 0;
+    if (arr > 1e12)
+        arr = 1e12;
+    else if (arr < -1e12)
+        arr = -1e12;
+    return llround(arr * 100.0);
+}
+
+__int128 rw_store_band_arr_cents(const struct rw_store *st, int band)
+{
+    return band >= 0 && band < RW_BAND_COUNT ? st->arr_cents[band] : 0;
+}
+
+void rw_store_set_band(struct rw_store *st, struct rw_account *a, uint8_t band)
+{
+    uint8_t from = a->band;
+    if (from == band || from >= RW_BAND_COUNT || band >= RW_BAND_COUNT)
         return;
+    int64_t c = rw_arr_cents(a->arr);
     st->bands[from]--;
-    st->bands[to]++;
+    st->arr_cents[from] -= c;
+    st->bands[band]++;
+    st->arr_cents[band] += c;
+    a->band = band;
+}
+
+void rw_store_set_arr(struct rw_store *st, struct rw_account *a, double arr)
+{
+    if (a->band < RW_BAND_COUNT)
+        st->arr_cents[a->band] += rw_arr_cents(arr) - rw_arr_cents(a->arr);
+    a->arr = arr;
 }
 
 uint64_t rw_store_hash(const struct rw_store *st, const char *id, size_t len)

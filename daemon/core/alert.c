@@ -28,6 +28,8 @@ void rw_alert_render_signals(struct rw_jsonw *w, const struct rw_alert_signal *s
             rw_jsonw_null(w);
         rw_jsonw_key(w, "weight");
         rw_jsonw_num(w, sig[i].weight);
+        rw_jsonw_key(w, "text");
+        rw_jsonw_str(w, sig[i].present && sig[i].text && *sig[i].text ? sig[i].text : NULL);
         rw_jsonw_obj_close(w);
     }
     rw_jsonw_obj_close(w);

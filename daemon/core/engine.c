@@ -8,6 +8,7 @@
 
 #include "renewald/core/alert_rules.h"
 #include "renewald/core/band.h"
+#include "renewald/core/readable.h"
 #include "renewald/core/timeutil.h"
 
 #define DUE_MARGIN_MS 1000 /* evaluate a little before a computed change time */
@@ -304,11 +305,13 @@ static void emit(void *arg, struct rw_account *a, const struct rw_rule_alert *r)
     struct rw_engine *e = arg;
     const struct rw_score_eval *ev = e->cur;
     struct rw_alert_signal sigs[RW_MAX_SIGNALS];
+    char texts[RW_MAX_SIGNALS][RW_READABLE_MAX];
     int n = rw_scorer_nsignals(e->sc);
     for (int i = 0; i < n; i++) {
         const struct rw_signal_conf *c = rw_scorer_signal(e->sc, i);
-        sigs[i] = (struct rw_alert_signal){c->name, !ev->sig[i].absent, ev->sig[i].x,
-                                           ev->sig[i].score, c->weight};
+        rw_readable_signal(c, !ev->sig[i].absent, ev->sig[i].x, texts[i], sizeof texts[i]);
+        sigs[i] = (struct rw_alert_signal){c->name,          !ev->sig[i].absent, ev->sig[i].x,
+                                           ev->sig[i].score, c->weight,          texts[i]};
     }
     int32_t today = rw_day_of_ms(e->now_ms);
     struct rw_alert al = {
@@ -356,9 +359,7 @@ static void evaluate(struct rw_engine *e, struct rw_account *a, bool alerting,
     struct rw_band_state bs = {a->band, a->below_healthy_ms, a->below_watch_ms};
     bool changed = rw_band_step(&e->bc, &bs, onboarding, ev->has_score, ev->tenths, now);
     uint8_t from = a->band;
-    if (bs.band != from)
-        rw_store_band_moved(e->st, from, bs.band);
-    a->band = bs.band;
+    rw_store_set_band(e->st, a, bs.band);
     a->below_healthy_ms = bs.below_healthy_ms;
     a->below_watch_ms = bs.below_watch_ms;
     /* No alerts while onboarding, nor while catching up: bands move, nobody is told. */
@@ -692,9 +693,9 @@ static void merge_metadata(struct rw_engine *e, struct rw_account *a, const stru
     else if (clr & RW_META_TIER)
         a->tier = NULL;
     if (set & RW_META_ARR)
-        a->arr = ev->arr;
+        rw_store_set_arr(e->st, a, ev->arr);
     else if (clr & RW_META_ARR)
-        a->arr = NAN;
+        rw_store_set_arr(e->st, a, NAN);
     if (set & RW_META_SEATS)
         a->seats = ev->seats;
     else if (clr & RW_META_SEATS)

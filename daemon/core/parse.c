@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -239,5 +240,71 @@ bool rw_split_host_port(const char *addr, char *host, size_t hostcap, int min_po
     memcpy(host, h, hl);
     host[hl] = '\0';
     *port = (int)p;
+    return true;
+}
+
+/* %XX and '+' decoding of one query component into a heap string; NULL when malformed. */
+static char *url_decode(const char *s, size_t n)
+{
+    char *out = rw_xmalloc(n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            int v = 0;
+            for (int d = 1; d <= 2; d++) {
+                char h = i + (size_t)d < n ? s[i + (size_t)d] : '\0';
+                int x = h >= '0' && h <= '9'   ? h - '0'
+                        : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                        : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                               : -1;
+                if (x < 0) {
+                    free(out);
+                    return NULL;
+                }
+                v = v * 16 + x;
+            }
+            if (v == 0) {
+                free(out);
+                return NULL;
+            }
+            c = (char)v;
+            i += 2;
+        }
+        out[k++] = c;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+bool rw_query_each(const char *query, rw_query_fn fn, void *arg, char *err, size_t errcap)
+{
+    if (!query || !*query)
+        return true;
+    if (strlen(query) > RW_QUERY_MAX) {
+        snprintf(err, errcap, "query string too long");
+        return false;
+    }
+    const char *p = query;
+    while (*p) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        char *key = eq ? url_decode(p, (size_t)(eq - p)) : url_decode(p, n);
+        char *val = eq ? url_decode(eq + 1, n - (size_t)(eq - p) - 1) : rw_xstrdup("");
+        bool ok = key && val;
+        if (!ok)
+            snprintf(err, errcap, "malformed query string");
+        else if (*key)
+            ok = fn(arg, key, val, err, errcap);
+        free(key);
+        free(val);
+        if (!ok)
+            return false;
+        p += n;
+        if (*p == '&')
+            p++;
+    }
     return true;
 }

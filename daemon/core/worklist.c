@@ -19,42 +19,6 @@ void rw_worklist_query_free(struct rw_worklist_query *q)
     q->owner = q->tier = NULL;
 }
 
-/* %XX and '+' decoding of one query component into a heap string; NULL when malformed. */
-static char *url_decode(const char *s, size_t n)
-{
-    char *out = rw_xmalloc(n + 1);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%') {
-            int v = 0;
-            for (int d = 1; d <= 2; d++) {
-                char h = i + (size_t)d < n ? s[i + (size_t)d] : '\0';
-                int x = h >= '0' && h <= '9'   ? h - '0'
-                        : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                        : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                               : -1;
-                if (x < 0) {
-                    free(out);
-                    return NULL;
-                }
-                v = v * 16 + x;
-            }
-            if (v == 0) {
-                free(out);
-                return NULL;
-            }
-            c = (char)v;
-            i += 2;
-        }
-        out[k++] = c;
-    }
-    out[k] = '\0';
-    return out;
-}
-
 static bool parse_one(struct rw_worklist_query *q, const char *key, char *val, char *err,
                       size_t errcap)
 {
@@ -130,6 +94,11 @@ static bool parse_one(struct rw_worklist_query *q, const char *key, char *val, c
     return true;
 }
 
+static bool parse_cb(void *arg, const char *key, char *val, char *err, size_t errcap)
+{
+    return parse_one(arg, key, val, err, errcap);
+}
+
 bool rw_worklist_parse(const char *query, struct rw_worklist_query *q, char *err, size_t errcap)
 {
     memset(q, 0, sizeof(*q));
@@ -137,32 +106,9 @@ bool rw_worklist_parse(const char *query, struct rw_worklist_query *q, char *err
     q->limit = DEFAULT_LIMIT;
     q->snoozed = -1;
     q->sort = RW_SORT_SCORE;
-    if (!query || !*query)
-        return true;
-    if (strlen(query) > 4096) {
-        snprintf(err, errcap, "query string too long");
+    if (!rw_query_each(query, parse_cb, q, err, errcap)) {
+        rw_worklist_query_free(q);
         return false;
-    }
-    const char *p = query;
-    while (*p) {
-        size_t n = strcspn(p, "&");
-        const char *eq = memchr(p, '=', n);
-        char *key = eq ? url_decode(p, (size_t)(eq - p)) : url_decode(p, n);
-        char *val = eq ? url_decode(eq + 1, n - (size_t)(eq - p) - 1) : rw_xstrdup("");
-        bool ok = key && val;
-        if (!ok)
-            snprintf(err, errcap, "malformed query string");
-        else if (*key)
-            ok = parse_one(q, key, val, err, errcap);
-        free(key);
-        free(val);
-        if (!ok) {
-            rw_worklist_query_free(q);
-            return false;
-        }
-        p += n;
-        if (*p == '&')
-            p++;
     }
     return true;
 }
@@ -337,6 +283,14 @@ bool rw_worklist_step(struct rw_worklist *w, const struct rw_store *st, const st
         return true;
     uint32_t end = rw_store_ordinal_end(st);
     for (size_t k = 0; k < budget && w->cursor < end; k++) {
+        /* Accounts lie all over the heap: fetch ahead (both lines a match reads). */
+        if (w->cursor + 16 < end) {
+            const char *next = (const char *)rw_store_by_ordinal(st, w->cursor + 16);
+            if (next) {
+                __builtin_prefetch(next);
+                __builtin_prefetch(next + 64);
+            }
+        }
         struct rw_account *a = rw_store_by_ordinal(st, w->cursor++);
         if (!a || !matches(w, a))
             continue;

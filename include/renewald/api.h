@@ -1,9 +1,12 @@
 /*
- * api.h - the HTTP endpoint on evhttp (SPEC §7): /healthz, /metrics,
- * /v1/accounts/ID and the worklist /v1/accounts.  Bounded request sizes and
- * header counts, idle timeouts, and a bearer token on /v1/... when configured.
- * A worklist request is answered after a scan done in slices, one per loop
- * turn, so that no request holds the loop for more than a few milliseconds.
+ * api.h - the HTTP endpoint on evhttp (SPEC §7): /healthz, /metrics, the
+ * renewal team's page at /, /v1/accounts/ID, /v1/accounts/ID/history, the
+ * worklist /v1/accounts and /v1/summary.  Bounded request sizes and header
+ * counts, idle timeouts, and a bearer token on /v1/... when configured.
+ * Worklist and summary requests are answered after a walk over the accounts
+ * done in slices, one per loop turn, so that no request holds the loop for
+ * more than a few milliseconds; a history request reads the day keys from
+ * Redis on the link the state gives (at most 16 such requests at once).
  *
  * The API reads the daemon through a hook that describes its state at the
  * moment of each request; it owns only its listener and its scans in progress.
@@ -14,6 +17,7 @@
 #include "renewald/config.h"
 #include "renewald/core/history.h"
 #include "renewald/core/score.h"
+#include "renewald/redis_link.h"
 
 struct event_base;
 struct evbuffer;
@@ -27,6 +31,7 @@ struct rw_api_state {
     const struct rw_history *history; /* NULL when the store is */
     int64_t now_ms;                   /* the `now` answers are evaluated at */
     const char *unhealthy;            /* NULL when healthy, else why (the /healthz text) */
+    struct rw_cmd_sink redis;         /* where history reads go (.send NULL: nowhere) */
 };
 
 struct rw_api_hooks {

@@ -17,9 +17,14 @@
 #define TS          INT64_C(1795168800123)
 
 static const struct rw_alert_signal sigs[] = {
-    {.name = "logins", .present = true, .x = 0.0312, .score = 12.345, .weight = 3},
-    {.name = "csat", .present = false, .x = 1, .score = 50, .weight = 1},
-    {.name = "last_seen", .present = true, .x = INFINITY, .score = 0, .weight = 1},
+    {.name = "logins",
+     .present = true,
+     .x = 0.0312,
+     .score = 12.345,
+     .weight = 3,
+     .text = "0.031 per seat/day"},
+    {.name = "csat", .present = false, .x = 1, .score = 50, .weight = 1, .text = "4.5 avg"},
+    {.name = "last_seen", .present = true, .x = INFINITY, .score = 0, .weight = 1, .text = "never"},
 };
 
 static struct rw_store *st;
@@ -89,9 +94,11 @@ static void test_band_change(void **state)
                          "\"name\":\"Acme Corp\",\"owner\":\"jane@example.com\","
                          "\"tier\":\"enterprise\",\"arr\":120000.0,\"score\":31.4,"
                          "\"band\":\"at_risk\",\"previous_band\":\"watch\","
-                         "\"signals\":{\"logins\":{\"x\":0.0312,\"score\":12.3,\"weight\":3.0},"
-                         "\"csat\":{\"x\":null,\"score\":null,\"weight\":1.0},"
-                         "\"last_seen\":{\"x\":null,\"score\":0.0,\"weight\":1.0}},"
+                         "\"signals\":{\"logins\":{\"x\":0.0312,\"score\":12.3,\"weight\":3.0,"
+                         "\"text\":\"0.031 per seat/day\"},"
+                         "\"csat\":{\"x\":null,\"score\":null,\"weight\":1.0,\"text\":null},"
+                         "\"last_seen\":{\"x\":null,\"score\":0.0,\"weight\":1.0,"
+                         "\"text\":\"never\"}},"
                          "\"renewal_date\":\"2027-01-15\",\"days_to_renewal\":56,"
                          "\"score_7d\":45.5,\"score_30d\":null,"
                          "\"drivers\":[\"logins\",\"last_seen\"],"

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "renewald/core/alert.h"
+#include "renewald/core/readable.h"
 #include "renewald/sink.h"
 #include "../../daemon/sink_internal.h"
 
@@ -71,60 +72,158 @@ static json_t *alert_rw(void)
     return a;
 }
 
+/* Every text object of a Block Kit payload within Slack's limits; returns how many. */
+static int check_limits(json_t *p)
+{
+    json_t *blocks = json_object_get(p, "blocks");
+    assert_true(json_array_size(blocks) <= 50);
+    int texts = 0;
+    size_t i;
+    json_t *b;
+    json_array_foreach(blocks, i, b)
+    {
+        const char *type = json_string_value(json_object_get(b, "type"));
+        json_t *t = json_object_get(b, "text");
+        if (strcmp(type, "header") == 0) {
+            assert_string_equal(json_string_value(json_object_get(t, "type")), "plain_text");
+            assert_true(rw_utf8_chars(json_string_value(json_object_get(t, "text"))) <= 150);
+            texts++;
+            continue;
+        }
+        json_t *fields = json_object_get(b, "fields");
+        assert_true(json_array_size(fields) <= 10);
+        json_t *all[16];
+        size_t n = 0;
+        if (t)
+            all[n++] = t;
+        size_t k;
+        json_t *f;
+        json_array_foreach(fields, k, f) all[n++] = f;
+        json_array_foreach(json_object_get(b, "elements"), k, f) all[n++] = f;
+        for (size_t j = 0; j < n; j++) {
+            assert_string_equal(json_string_value(json_object_get(all[j], "type")), "mrkdwn");
+            assert_true(json_is_true(json_object_get(all[j], "verbatim")));
+            assert_true(rw_utf8_chars(json_string_value(json_object_get(all[j], "text"))) <= 3000);
+            texts++;
+        }
+    }
+    return texts;
+}
+
 static void test_slack(void **state)
 {
     (void)state;
     json_t *a = alert_bc("Acme Corp", "jane@example.com");
+    json_object_set_new(a, "score_7d", json_real(44.0));
+    json_object_set_new(a, "drivers", json_pack("[s,s]", "logins", "recency"));
+    json_t *sj = json_object_get(a, "signals");
+    json_object_set_new(json_object_get(sj, "logins"), "text", json_string("0.031 per seat/day"));
+    json_object_set_new(json_object_get(sj, "recency"), "text", json_string("never"));
+    json_object_set_new(a, "url", json_string("https://crm.example.com/a/acct-1?x=1&y=|2"));
     char *text = rw_sink_slack_text(a);
-    assert_string_equal(text,
-                        "Acme Corp (acct-1) is now at_risk (was watch) \xe2\x80\x94 score 31.4 "
-                        "\xe2\x80\x94 renews 2027-01-15 (in 428 days)");
+    assert_string_equal(text, "\xf0\x9f\x94\xb4 Acme Corp (acct-1) is now at risk (was watch) "
+                              "\xe2\x80\x94 score 31.4 \xe2\x96\xbc 12.6 in 7 days \xe2\x80\x94 "
+                              "renews 2027-01-15 (in 428 days)");
     free(text);
 
     json_t *p = rw_sink_slack_payload(a);
     assert_non_null(p);
     assert_true(json_is_string(json_object_get(p, "text")));
+    assert_int_equal(check_limits(p), 9);
     json_t *blocks = json_object_get(p, "blocks");
-    assert_int_equal(json_array_size(blocks), 3);
+    assert_int_equal(json_array_size(blocks), 6);
     json_t *hdr = json_array_get(blocks, 0);
     assert_string_equal(json_string_value(json_object_get(hdr, "type")), "header");
     assert_string_equal(json_string_value(json_object_get(json_object_get(hdr, "text"), "text")),
-                        "Acme Corp (acct-1)");
+                        "\xf0\x9f\x94\xb4 Acme Corp (acct-1)");
     char *s = rw_alert_dumps(json_array_get(blocks, 1));
-    assert_non_null(strstr(s, "at_risk (was watch)"));
-    assert_non_null(strstr(s, "31.4"));
-    assert_non_null(strstr(s, "2027-01-15"));
-    assert_non_null(strstr(s, "jane@example.com"));
-    assert_non_null(strstr(s, "120,000"));
+    assert_non_null(strstr(s, "Now *at risk* (was watch)"));
+    assert_non_null(strstr(s, "score *31.4* \xe2\x96\xbc 12.6 in 7 days"));
+    free(s);
+    s = rw_alert_dumps(json_array_get(blocks, 2));
+    assert_non_null(strstr(s, "2027-01-15 (in 428 days)"));
+    assert_non_null(strstr(s, "*Owner*\\njane@example.com"));
+    assert_non_null(strstr(s, "120k"));
     assert_non_null(strstr(s, "enterprise"));
     free(s);
-    /* Context: present signals, worst first, at most 3; absent csat left out. */
-    s = rw_alert_dumps(json_array_get(blocks, 2));
-    const char *r = strstr(s, "*recency*"), *l = strstr(s, "*logins*"), *t = strstr(s, "*tickets*");
-    assert_true(r && l && t && r < l && l < t);
-    assert_null(strstr(s, "usage"));
-    assert_null(strstr(s, "csat"));
+    /* Drivers in the alert's order, with their readable values. */
+    s = rw_alert_dumps(json_array_get(blocks, 3));
+    assert_non_null(strstr(s, "\xe2\x80\xa2 *logins* 0.031 per seat/day\\n"
+                              "\xe2\x80\xa2 *recency* never"));
+    assert_null(strstr(s, "tickets"));
+    free(s);
+    /* The link, its & as an entity and its | encoded. */
+    s = rw_alert_dumps(json_array_get(blocks, 4));
+    assert_non_null(strstr(s, "<https://crm.example.com/a/acct-1?x=1&amp;y=%7C2|Open the account"));
     free(s);
     json_decref(p);
     json_decref(a);
 
-    /* No name: the id alone; Slack control characters escaped in text. */
+    /* A new account, a rise, no name: the id alone. */
     a = alert_bc(NULL, NULL);
+    json_object_set_new(a, "previous_band", json_string("unknown"));
+    json_object_set_new(a, "score_7d", json_real(30.0));
     text = rw_sink_slack_text(a);
-    assert_true(strncmp(text, "acct-1 is now at_risk", 21) == 0);
+    assert_true(strstr(text, " acct-1 is now at risk (new account) \xe2\x80\x94 score 31.4 "
+                             "\xe2\x96\xb2 1.4 in 7 days"));
     free(text);
     json_decref(a);
-    a = alert_bc("<!channel> & co", NULL);
+
+    /* Markup in a name: no mention, no link, no styling, in any mrkdwn text. */
+    a = alert_bc("<!channel> *Big* _co_ & `x` ~y~ <@U1|z> :fire:", "*o*@example.com");
+    p = rw_sink_slack_payload(a);
+    check_limits(p);
+    s = rw_alert_dumps(p);
+    /* Raw markup only in the plain-text header, never in a mrkdwn text. */
+    const char *mk = strstr(s, "\"blocks\"");
+    assert_non_null(mk);
+    assert_non_null(strstr(mk, "\"plain_text\",\"text\":\"\xf0\x9f\x94\xb4 <!channel>"));
+    assert_null(strstr(strstr(mk, "\"section\""), "<!"));
+    assert_null(strstr(strstr(mk, "\"section\""), "<@"));
     text = rw_sink_slack_text(a);
-    assert_true(strncmp(text, "&lt;!channel&gt; &amp; co (acct-1)", 34) == 0);
+    assert_non_null(strstr(text, "&lt;!channel&gt; \xe2\x80\x8b*\xe2\x80\x8b"
+                                 "Big"));
+    assert_non_null(strstr(text, "&amp;"));
+    assert_null(strstr(text, "<!"));
+    assert_null(strstr(text, "<@"));
+    for (const char *c = text; *c; c++) {
+        if (strchr("*_~`:", *c)) { /* every one set apart by zero-width spaces */
+            assert_memory_equal(c - 3, "\xe2\x80\x8b", 3);
+            assert_memory_equal(c + 1, "\xe2\x80\x8b", 3);
+        }
+    }
     free(text);
+    free(s);
+    json_decref(p);
+    json_decref(a);
+
+    /* A long name is cut with an ellipsis; the id stays whole. */
+    char longname[400];
+    memset(longname, 'N', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    a = alert_bc(longname, NULL);
+    p = rw_sink_slack_payload(a);
+    check_limits(p);
+    const char *h = json_string_value(json_object_get(
+        json_object_get(json_array_get(json_object_get(p, "blocks"), 0), "text"), "text"));
+    assert_int_equal(rw_utf8_chars(h), 150);
+    assert_non_null(strstr(h, "NN\xe2\x80\xa6 (acct-1)"));
+    json_decref(p);
     json_decref(a);
 
     a = alert_rw();
     text = rw_sink_slack_text(a);
-    assert_string_equal(text, "acct-2 entered the 30-day renewal window (band watch) \xe2\x80\x94 "
-                              "score 55.0 \xe2\x80\x94 renews 2023-12-14 (in 30 days)");
+    assert_string_equal(text,
+                        "\xf0\x9f\x9f\xa0 acct-2 entered the 30-day renewal window, band watch "
+                        "\xe2\x80\x94 score 55.0 (no score 7 days ago) \xe2\x80\x94 renews "
+                        "2023-12-14 (in 30 days)");
     free(text);
+    p = rw_sink_slack_payload(a);
+    s = rw_alert_dumps(p);
+    assert_non_null(strstr(s, "*30-day renewal window* \xc2\xb7 band *watch*"));
+    assert_null(strstr(s, "Pulling")); /* no drivers, no section */
+    free(s);
+    json_decref(p);
 
     struct rw_sink_conf sink = {.name = "cs-slack", .type = RW_SINK_SLACK, .timeout_ms = 1000};
     char url[] = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
@@ -255,8 +354,8 @@ static void test_email_message(void **state)
     assert_true(strncmp(hdrs, "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n", 39) == 0);
     assert_non_null(strstr(hdrs, "\r\nFrom: Renewald <renewald@mail.example.com>\r\n"));
     assert_non_null(strstr(hdrs, "\r\nTo: jane@example.com\r\n"));
-    assert_non_null(strstr(
-        hdrs, "\r\nSubject: [renewald] Acme  Bcc: victim@example.com: at_risk (score 31.4)\r\n"));
+    assert_non_null(strstr(hdrs, "\r\nSubject: [renewald] Acme  Bcc: victim@example.com (acct-1): "
+                                 "at risk (was watch), score 31.4\r\n"));
     assert_non_null(strstr(
         hdrs, "\r\nMessage-ID: <0123456789abcdef0123456789abcdef.owners@mail.example.com>\r\n"));
     assert_non_null(strstr(hdrs, "\r\nMIME-Version: 1.0\r\n"));
@@ -272,17 +371,39 @@ static void test_email_message(void **state)
     }
     free(hdrs);
     /* A readable body. */
-    assert_non_null(strstr(split, "Band:          at_risk"));
-    assert_non_null(strstr(split, "Previous band: watch"));
-    assert_non_null(strstr(split, "Score:         31.4"));
-    assert_non_null(strstr(split, "Renewal date:  2027-01-15"));
-    assert_non_null(strstr(split, "Days to renewal: 428"));
-    assert_non_null(strstr(split, "Owner:         jane@example.com"));
-    assert_non_null(strstr(split, "ARR:           120,000"));
-    assert_non_null(strstr(split, "Tier:          enterprise"));
-    assert_non_null(strstr(split, "  logins: score 12.3, x 0.0312, weight 3\r\n"));
-    assert_non_null(strstr(split, "  csat: absent, weight 1\r\n"));
-    assert_non_null(strstr(split, "  recency: score 0.0, x none, weight 1\r\n"));
+    assert_non_null(strstr(split, "\r\n\r\nAcme  Bcc: victim@example.com (acct-1) is now at risk "
+                                  "(was watch).\r\n"));
+    assert_non_null(strstr(split, "Score:     31.4\r\n"));
+    assert_non_null(strstr(split, "Renewal:   2027-01-15, in 428 days\r\n"));
+    assert_non_null(strstr(split, "Owner:     jane@example.com\r\n"));
+    assert_non_null(strstr(split, "ARR:       120,000\r\n"));
+    assert_non_null(strstr(split, "Tier:      enterprise\r\n"));
+    assert_non_null(strstr(split, "  logins: 0.031, score 12.3, weight 3\r\n"));
+    assert_non_null(strstr(split, "  csat: no data, weight 1\r\n"));
+    assert_non_null(strstr(split, "  recency: none, score 0.0, weight 1\r\n"));
+    /* Old alerts without drivers: the worst signals stand in. */
+    assert_non_null(strstr(split, "What pulls the score down:\r\n  - recency (signal score 0.0 of "
+                                  "100)\r\n  - logins 0.031 (signal score 12.3 of 100)\r\n"
+                                  "  - tickets 2.5 (signal score 40.0 of 100)\r\n"));
+    assert_null(strstr(split, "Open the account"));
+    free(m);
+    json_decref(a);
+
+    /* The 7- and 30-day scores, the drivers' texts and the link. */
+    a = alert_bc("Acme", "jane@example.com");
+    json_object_set_new(a, "score_7d", json_real(44.0));
+    json_object_set_new(a, "score_30d", json_real(60.5));
+    json_object_set_new(a, "drivers", json_pack("[s]", "logins"));
+    json_object_set_new(json_object_get(json_object_get(a, "signals"), "logins"), "text",
+                        json_string("0.031 per seat/day"));
+    json_object_set_new(a, "url", json_string("https://crm.example.com/a/acct-1"));
+    m = rw_sink_email_message(&sink, a, rc, 1, NOW);
+    assert_non_null(strstr(m, "Score:     31.4, \xe2\x96\xbc 12.6 in 7 days (was 44.0); 60.5 30 "
+                              "days ago\r\n"));
+    assert_non_null(strstr(m, "  - logins 0.031 per seat/day (signal score 12.3 of 100)\r\n\r\n"
+                              "Open the account: https://crm.example.com/a/acct-1\r\n"));
+    /* The subject carries the change: encoded (not ASCII). */
+    assert_non_null(strstr(m, "\r\nSubject: =?UTF-8?B?"));
     free(m);
     json_decref(a);
 
@@ -290,10 +411,10 @@ static void test_email_message(void **state)
     a = alert_rw();
     json_object_set_new(a, "name", json_string("Caf\xc3\xa9 Ltd"));
     m = rw_sink_email_message(&sink, a, rc, 1, NOW);
-    /* base64 of "[renewald] Café Ltd: renewal in 30 day" and "s" (39 bytes per word) */
+    /* 39 bytes per encoded-word: "[renewald] Café Ltd (acct-2): renews in", ... */
     assert_non_null(strstr(
-        m, "\r\nSubject: =?UTF-8?B?W3JlbmV3YWxkXSBDYWbDqSBMdGQ6IHJlbmV3YWwgaW4gMzAgZGF5?=\r\n"
-           " =?UTF-8?B?cw==?=\r\n"));
+        m, "\r\nSubject: =?UTF-8?B?W3JlbmV3YWxkXSBDYWbDqSBMdGQgKGFjY3QtMik6IHJlbmV3cyBp?=\r\n "
+           "=?UTF-8?B?"));
     free(m);
     /* A long one is folded into several encoded-words, none splitting a character. */
     json_object_set_new(
@@ -311,7 +432,8 @@ static void test_email_message(void **state)
     free(m);
     json_object_set_new(a, "name", json_string("Globex"));
     m = rw_sink_email_message(&sink, a, rc, 1, NOW);
-    assert_non_null(strstr(m, "\r\nSubject: [renewald] Globex: renewal in 30 days\r\n"));
+    assert_non_null(strstr(m, "\r\nSubject: [renewald] Globex (acct-2): renews in 30 days (band "
+                              "watch), score 55.0\r\n"));
     free(m);
     json_decref(a);
 }

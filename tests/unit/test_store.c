@@ -313,16 +313,32 @@ static void test_band_counts(void **state)
     struct rw_account *b = rw_store_upsert(st, "b", 1, &created);
     assert_non_null(rw_store_upsert(st, "a", 1, &created)); /* not new: not counted again */
     assert_int_equal(rw_store_band_count(st, RW_BAND_UNKNOWN), 2);
-    rw_store_band_moved(st, a->band, RW_BAND_AT_RISK);
-    a->band = RW_BAND_AT_RISK;
-    rw_store_band_moved(st, b->band, RW_BAND_WATCH);
-    b->band = RW_BAND_WATCH;
-    rw_store_band_moved(st, a->band, a->band); /* no move */
+    rw_store_set_arr(st, a, 1000.5);
+    assert_true(rw_store_band_arr_cents(st, RW_BAND_UNKNOWN) == 100050);
+    rw_store_set_band(st, a, RW_BAND_AT_RISK);
+    rw_store_set_band(st, b, RW_BAND_WATCH);
+    rw_store_set_band(st, a, RW_BAND_AT_RISK); /* no move */
+    assert_int_equal(a->band, RW_BAND_AT_RISK);
     assert_int_equal(rw_store_band_count(st, RW_BAND_UNKNOWN), 0);
     assert_int_equal(rw_store_band_count(st, RW_BAND_AT_RISK), 1);
     assert_int_equal(rw_store_band_count(st, RW_BAND_WATCH), 1);
     assert_int_equal(rw_store_band_count(st, RW_BAND_HEALTHY), 0);
     assert_int_equal(rw_store_band_count(st, 99), 0);
+    /* ARR follows the band and every change of the ARR, exactly. */
+    assert_true(rw_store_band_arr_cents(st, RW_BAND_UNKNOWN) == 0);
+    assert_true(rw_store_band_arr_cents(st, RW_BAND_AT_RISK) == 100050);
+    for (int i = 0; i < 1000; i++) {
+        rw_store_set_arr(st, b, 0.1 * i);
+        rw_store_set_arr(st, a, 1e9 + 0.01 * i);
+    }
+    rw_store_set_arr(st, a, NAN);
+    rw_store_set_arr(st, b, 0.3);
+    assert_true(rw_store_band_arr_cents(st, RW_BAND_AT_RISK) == 0);
+    assert_true(rw_store_band_arr_cents(st, RW_BAND_WATCH) == 30);
+    rw_store_set_band(st, b, RW_BAND_HEALTHY);
+    assert_true(rw_store_band_arr_cents(st, RW_BAND_WATCH) == 0);
+    assert_true(rw_store_band_arr_cents(st, RW_BAND_HEALTHY) == 30);
+    assert_true(rw_store_band_arr_cents(st, 99) == 0);
     rw_store_free(st);
 }
 

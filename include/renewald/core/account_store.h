@@ -99,12 +99,21 @@ struct rw_account *rw_store_by_ordinal(const struct rw_store *st, uint32_t ordin
 bool rw_store_set_ordinal(struct rw_store *st, struct rw_account *a, uint32_t ord) RW_NODISCARD;
 
 /*
- * Accounts per band, kept as bands move so that reading them costs nothing:
- * the store counts a new account as unknown; whoever changes a->band reports
- * it with rw_store_band_moved.
+ * Accounts and their ARR per band, kept as bands and ARRs change so that
+ * reading them costs nothing (SPEC §7 /v1/summary, renewald_accounts{band},
+ * renewald_arr{band}): the store counts a new account as unknown without ARR;
+ * a->band and a->arr are changed only through rw_store_set_band and
+ * rw_store_set_arr.  The ARR totals add each account's ARR rounded to cents
+ * (exact integers: no drift however often they move); unknown ARR adds 0.
  */
 size_t rw_store_band_count(const struct rw_store *st, int band);
-void rw_store_band_moved(struct rw_store *st, uint8_t from, uint8_t to);
+__int128 rw_store_band_arr_cents(const struct rw_store *st, int band);
+void rw_store_set_band(struct rw_store *st, struct rw_account *a, uint8_t band);
+/* ARR NAN = unknown. */
+void rw_store_set_arr(struct rw_store *st, struct rw_account *a, double arr);
+/* An ARR in whole cents as the totals add it: 0 when unknown, clamped to
+ * ±10^12 (no account is worth more; the sums stay far from overflow). */
+int64_t rw_arr_cents(double arr);
 
 /* Iterates every account in ordinal order: start with *CURSOR = 0; NULL at the end. */
 struct rw_account *rw_store_next(const struct rw_store *st, size_t *cursor);

@@ -27,6 +27,7 @@ struct rw_alert_signal {
     double x;         /* non-finite (infinite recency) is written as null */
     double score;     /* 0..100; written rounded to 1 decimal */
     double weight;
+    const char *text; /* readable value with its unit (rw_readable_signal), or NULL */
 };
 
 struct rw_alert {
@@ -55,7 +56,8 @@ struct rw_alert {
  */
 void rw_alert_render(struct rw_jsonw *w, const struct rw_alert *al, const char *url_template);
 
-/* The `signals` object alone (also used by the HTTP API). */
+/* The `signals` object alone (also used by the HTTP API): {NAME: {"x", "score",
+ * "weight", "text"}}, text the readable value ("0.02 per seat/day"; null when absent). */
 void rw_alert_render_signals(struct rw_jsonw *w, const struct rw_alert_signal *sig, int n);
 
 /*

@@ -31,4 +31,15 @@ char *rw_trim(char *s);
  */
 int rw_split_list(char *s, char **items, int max);
 
+/*
+ * Walks a URL query string (without '?'; NULL or "" is empty) and calls FN
+ * with each parameter whose key is not empty, KEY and VAL %XX- and
+ * '+'-decoded (NUL bytes refused).  Returns false, with a reason in ERR, when
+ * the string is malformed or longer than RW_QUERY_MAX, or when FN returns false
+ * (FN writes its reason into ERR).
+ */
+#define RW_QUERY_MAX 4096
+typedef bool (*rw_query_fn)(void *arg, const char *key, char *val, char *err, size_t errcap);
+bool rw_query_each(const char *query, rw_query_fn fn, void *arg, char *err, size_t errcap);
+
 #endif
