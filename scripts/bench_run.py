@@ -300,7 +300,8 @@ def fill_one_stream(r, key, n, accounts, seed=14):
         ev = {"account": "acct-%06d" % rng.randrange(accounts), "type": typ,
               "ts": t0 + span * i // n, "source": "web-app",
               "session": "%016x" % rng.getrandbits(64), "region": "eu-west-1",
-              "user": "u-%08d" % rng.randrange(10**8)}
+              "user": "u-%08d" % rng.randrange(10**8),
+              "agent": "renewal-sdk/2.%d.%d" % (rng.randrange(10), rng.randrange(10))}
         if typ == "csat":
             ev["value"] = rng.randint(1, 5)
         elif typ == "api_call":
