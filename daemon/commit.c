@@ -130,13 +130,27 @@ struct rw_commit {
     struct rw_blob log;
     struct rw_blob *chunks;
     size_t nchunks, chunkcap;
-    uint64_t gen; /* bumped by a reset: acknowledgements of before are stale */
+    uint64_t gen;              /* bumped by a reset: acknowledgements of before are stale */
+    struct ack_call *acks_out; /* XACKs sent, reply not yet in (detached by free) */
 };
 
+/* One XACK in flight; C is NULL once the commit is freed. */
 struct ack_call {
     struct rw_commit *c;
     uint64_t gen;
+    struct ack_call *prev, *next;
 };
+
+static void ack_call_unlink(struct ack_call *a)
+{
+    if (a->prev)
+        a->prev->next = a->next;
+    else if (a->c)
+        a->c->acks_out = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    a->prev = a->next = NULL;
+}
 
 struct rw_commit *rw_commit_new(struct rw_cmd_sink sink, const struct rw_config *cfg,
                                 const struct rw_commit_hooks *hooks, void *arg)
@@ -226,6 +240,11 @@ void rw_commit_free(struct rw_commit *c)
     if (!c)
         return;
     drop_flights(c);
+    while (c->acks_out) { /* their replies, if they still come, are ignored */
+        struct ack_call *a = c->acks_out;
+        ack_call_unlink(a);
+        a->c = NULL;
+    }
     for (int s = 0; s < RW_MAX_STREAMS; s++)
         sl_free(&c->acks[s]);
     sl_free(&c->dead);
@@ -379,6 +398,7 @@ static void on_acked(struct rw_link *link, redisReply *reply, void *arg)
     struct ack_call *a = arg;
     struct rw_commit *c = a->c;
     bool current = c && a->gen == c->gen;
+    ack_call_unlink(a);
     free(a);
     if (!current || !reply || reply->type != REDIS_REPLY_ERROR)
         return; /* a lost reply: the entries stay pending, replays at the next start */
@@ -409,11 +429,17 @@ static void send_acks(struct rw_commit *c, struct flight *f)
             argv[i + 3] = l->arena + l->off[i];
             lens[i + 3] = l->len[i];
         }
-        struct ack_call *a = rw_xmalloc(sizeof(*a));
+        struct ack_call *a = rw_xcalloc(1, sizeof(*a));
         a->c = c;
         a->gen = c->gen;
-        if (!rw_cmd_send(&c->sink, on_acked, a, 0, (int)argc, argv, lens))
+        a->next = c->acks_out; /* linked first: a reply may come at once */
+        if (a->next)
+            a->next->prev = a;
+        c->acks_out = a;
+        if (!rw_cmd_send(&c->sink, on_acked, a, 0, (int)argc, argv, lens)) {
+            ack_call_unlink(a);
             free(a); /* the link is down: they stay pending */
+        }
         free(argv);
         free(lens);
     }
