@@ -8,6 +8,7 @@
 
 #include "renewald/core/alert_rules.h"
 #include "renewald/core/band.h"
+#include "renewald/core/due_heap.h"
 #include "renewald/core/readable.h"
 #include "renewald/core/timeutil.h"
 
@@ -44,9 +45,8 @@ struct rw_engine {
     struct rw_account **stale;
     size_t nstale, stalecap;
 
-    /* Accounts by due time (min-heap); those never due are not in it. */
-    struct rw_account **heap;
-    size_t nheap, heapcap;
+    /* Accounts by due time; those never due are not in it. */
+    struct rw_due_heap due;
 
     /* The score refresh: a pass evaluating scores only, at the now it began. */
     int64_t refresh_at, refreshed_at; /* pass in progress / last complete pass, RW_NO_TIME */
@@ -57,82 +57,6 @@ struct rw_engine {
     struct rw_jsonw jw;
     struct rw_engine_stats stats;
 };
-
-/* ---- the due heap ---- */
-
-static void heap_set(struct rw_engine *e, size_t i, struct rw_account *a)
-{
-    e->heap[i] = a;
-    a->heap_pos = (uint32_t)i;
-}
-
-static void heap_up(struct rw_engine *e, size_t i)
-{
-    struct rw_account *a = e->heap[i];
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (e->heap[p]->due_ms <= a->due_ms)
-            break;
-        heap_set(e, i, e->heap[p]);
-        i = p;
-    }
-    heap_set(e, i, a);
-}
-
-static void heap_down(struct rw_engine *e, size_t i)
-{
-    struct rw_account *a = e->heap[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= e->nheap)
-            break;
-        if (c + 1 < e->nheap && e->heap[c + 1]->due_ms < e->heap[c]->due_ms)
-            c++;
-        if (e->heap[c]->due_ms >= a->due_ms)
-            break;
-        heap_set(e, i, e->heap[c]);
-        i = c;
-    }
-    heap_set(e, i, a);
-}
-
-static void heap_remove(struct rw_engine *e, struct rw_account *a)
-{
-    size_t i = a->heap_pos;
-    if (i == UINT32_MAX || i >= e->nheap || e->heap[i] != a)
-        return;
-    a->heap_pos = UINT32_MAX;
-    struct rw_account *last = e->heap[--e->nheap];
-    if (i == e->nheap)
-        return;
-    heap_set(e, i, last);
-    heap_up(e, i);
-    heap_down(e, last->heap_pos);
-}
-
-/* Files A under DUE (INT64_MAX: never, out of the heap). */
-static void set_due(struct rw_engine *e, struct rw_account *a, int64_t due)
-{
-    if (a->due_ms == due && (a->heap_pos != UINT32_MAX || due == INT64_MAX))
-        return; /* already there */
-    heap_remove(e, a);
-    a->due_ms = due;
-    if (due == INT64_MAX)
-        return;
-    if (e->nheap == e->heapcap) {
-        e->heapcap = e->heapcap ? e->heapcap * 2 : 1024;
-        e->heap = rw_xrealloc(e->heap, e->heapcap * sizeof(*e->heap));
-    }
-    heap_set(e, e->nheap++, a);
-    heap_up(e, e->nheap - 1);
-}
-
-static void heap_clear(struct rw_engine *e)
-{
-    for (size_t i = 0; i < e->nheap; i++)
-        e->heap[i]->heap_pos = UINT32_MAX;
-    e->nheap = 0;
-}
 
 static void stale_clear(struct rw_engine *e)
 {
@@ -184,7 +108,7 @@ void rw_engine_free(struct rw_engine *e)
     free(e->work);
     free(e->bits);
     free(e->stale);
-    free(e->heap);
+    rw_due_free(&e->due);
     free(e);
 }
 
@@ -199,11 +123,11 @@ void rw_engine_reconfigure(struct rw_engine *e, const struct rw_config *cfg,
     rw_band_conf_init(&e->bc, cfg);
     if (new_store) {
         /* The old store's accounts are gone: nothing may point at them. */
-        e->nheap = 0;
+        rw_due_forget(&e->due);
         e->nstale = 0;
         e->nwork = 0;
     } else {
-        heap_clear(e);
+        rw_due_clear(&e->due);
         stale_clear(e);
     }
     e->force_full = true;
@@ -214,7 +138,7 @@ void rw_engine_restore(struct rw_engine *e, const struct rw_engine_clock *c)
     e->now_ms = c->now_ms;
     e->last_sweep_ms = c->last_sweep_ms;
     e->history_day = c->history_day;
-    heap_clear(e);
+    rw_due_clear(&e->due);
     stale_clear(e);
     e->nwork = 0;
     e->force_full = true;
@@ -459,7 +383,7 @@ static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct 
     due = min64(due, rw_rules_next_time(e->cfg, a, now));
     if (due <= now)
         due = next_grid(e, now);
-    set_due(e, a, due);
+    rw_due_set(&e->due, a, due);
 }
 
 /* ---- sweeps ---- */
@@ -528,9 +452,8 @@ static void start_sweep(struct rw_engine *e, int64_t t, int64_t target, bool ful
     /* Due pass: accounts touched since the last sweep, and those whose time has come. */
     for (size_t i = 0; i < e->nstale; i++)
         work_push(e, e->stale[i]);
-    while (e->nheap > 0 && e->heap[0]->due_ms <= t) {
-        struct rw_account *a = e->heap[0];
-        heap_remove(e, a);
+    struct rw_account *a;
+    while ((a = rw_due_pop(&e->due, t)) != NULL) {
         a->due_ms = INT64_MAX;
         if (!(a->flags & RW_ACCT_DUE_STALE))
             work_push(e, a);
