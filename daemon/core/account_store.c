@@ -292,8 +292,12 @@ void rw_store_prefetch(const struct rw_store *st, const char *id, size_t len, ui
     (void)id;
     (void)len;
     size_t i = (size_t)h & (st->cap - 1);
-    if (st->tags[i] == tag_of(h) && st->tab[i])
-        __builtin_prefetch(st->tab[i]);
+    if (st->tags[i] == tag_of(h) && st->tab[i]) {
+        const char *a = (const char *)st->tab[i];
+        __builtin_prefetch(a);
+        __builtin_prefetch(a + 64);
+        __builtin_prefetch(a + 128);
+    }
 }
 
 struct rw_account *rw_store_upsert(struct rw_store *st, const char *id, size_t len, bool *created)

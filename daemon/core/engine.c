@@ -196,6 +196,11 @@ int64_t rw_engine_now(const struct rw_engine *e)
     return e->now_ms;
 }
 
+const struct rw_store *rw_engine_store(const struct rw_engine *e)
+{
+    return e->st;
+}
+
 struct rw_history *rw_engine_history(struct rw_engine *e)
 {
     return e->hist;

@@ -176,6 +176,19 @@ struct rw_merge_item *rw_merge_peek(struct rw_merge *m)
     return &qi->it;
 }
 
+struct rw_merge_item *rw_merge_ahead(struct rw_merge *m, int stream, size_t k)
+{
+    if (stream < 0 || stream >= m->nstreams)
+        return NULL;
+    struct queue *q = &m->q[stream];
+    if (k >= q->n - q->head)
+        return NULL;
+    struct qitem *qi = &q->items[q->head + k];
+    qi->it.id_str = q->bytes + qi->id_off;
+    qi->it.raw = qi->has_raw ? q->bytes + qi->raw_off : NULL;
+    return &qi->it;
+}
+
 void rw_merge_pop(struct rw_merge *m)
 {
     int s = m->peeked;

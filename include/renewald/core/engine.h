@@ -81,6 +81,8 @@ void rw_engine_set_grid(struct rw_engine *e, int64_t grid_ms);
 
 int64_t rw_engine_now(const struct rw_engine *e);
 struct rw_history *rw_engine_history(struct rw_engine *e);
+/* The store it evaluates (for prefetch hints). */
+const struct rw_store *rw_engine_store(const struct rw_engine *e);
 
 /*
  * Moves now to T_MS when it is later.  When that passes a sweep time, the

@@ -32,6 +32,7 @@ struct rw_merge_item {
     size_t raw_len;
     int64_t key_ms;    /* event time, or RW_MERGE_FIRST */
     uint64_t read_seq; /* the number of the read that brought it */
+    uint64_t hint;     /* free for the consumer (a prefetch hint), 0 when pushed */
 };
 
 struct rw_merge;
@@ -62,6 +63,12 @@ size_t rw_merge_queued_all(const struct rw_merge *m);
  * item stays valid until the next push or pop.
  */
 struct rw_merge_item *rw_merge_peek(struct rw_merge *m);
+/*
+ * The K-th entry after the head of STREAM's queue (K = 0: the head), or NULL:
+ * what will probably be taken soon, for prefetching.  Valid until the next push
+ * or pop.
+ */
+struct rw_merge_item *rw_merge_ahead(struct rw_merge *m, int stream, size_t k);
 /* Takes the entry rw_merge_peek returned. */
 void rw_merge_pop(struct rw_merge *m);
 
