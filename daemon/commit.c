@@ -373,6 +373,11 @@ size_t rw_commit_in_flight(const struct rw_commit *c)
     return c->in_flight;
 }
 
+uint64_t rw_commit_next_seq(const struct rw_commit *c)
+{
+    return c->seq + 1;
+}
+
 static void on_acked(struct rw_link *link, redisReply *reply, void *arg)
 {
     (void)link;

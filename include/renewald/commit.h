@@ -97,6 +97,8 @@ bool rw_commit_pending(const struct rw_commit *c, const struct rw_store *store);
 /* Sends the pending write, if any; false when it could not be sent (link down). */
 bool rw_commit_flush(struct rw_commit *c, const struct rw_commit_state *st) RW_NODISCARD;
 size_t rw_commit_in_flight(const struct rw_commit *c);
+/* The number of the next write: it carries what is pending now (the dirty accounts). */
+uint64_t rw_commit_next_seq(const struct rw_commit *c);
 /* Idle: starts a compaction round when the log has waited long enough (then
  * rw_commit_pending is true until the round is done).  NACCOUNTS: in memory. */
 bool rw_commit_compact_idle(struct rw_commit *c, size_t naccounts);
