@@ -415,7 +415,8 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     if (!rw_reader_waiting(d->reader))
         return;
     if (rw_commit_in_flight(d->commit) == 0) {
-        proven(d); /* read to the end, everything landed */
+        proven(d); /* read to the end, everything landed: digest windows over can close */
+        rw_outbox_close_digests(d->outbox, rw_engine_now(d->engine), rw_lease_token(d->lease));
         /* Nothing else to do: a good time to fold the log into the chunks. */
         if (rw_commit_compact_idle(d->commit, rw_store_count(d->store)))
             schedule_work(d);

@@ -72,7 +72,11 @@ void rw_commit_applied(struct rw_commit *c, int stream, const char *id, size_t i
 /* Appends a dead letter (the event is cut at RW_DEAD_EVENT_MAX; EVENT may be NULL). */
 void rw_commit_dead(struct rw_commit *c, int stream, const char *id, size_t id_len,
                     const char *reason, const char *event, size_t event_len);
-/* Appends an alert and a delivery job for each sink in SINKS (bit i = cfg->sinks[i]). */
+/* Alerts created at TS_MS ended a catch-up: for a sink with catch_up_digest (and no
+ * digest) their jobs join the catch-up digest of TS_MS (core/digest.h). */
+void rw_commit_catch_up(struct rw_commit *c, int64_t ts_ms);
+/* Appends an alert and a delivery job for each sink in SINKS (bit i = cfg->sinks[i]);
+ * for a digest sink the job is a member of its window ("digest", "digest_end"). */
 void rw_commit_alert(struct rw_commit *c, const struct rw_alert *al, uint32_t sinks);
 /* Writes history entries of DAY for ordinals [FROM, FROM + N) (16-bit each). */
 void rw_commit_history(struct rw_commit *c, int32_t day, uint32_t from, const uint16_t *entries,

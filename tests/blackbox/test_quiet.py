@@ -6,13 +6,17 @@ simple_config), so `now` is the newest event time and everything is
 deterministic; SIMPLE_SIGNALS: logins of 2 every 6 hours keep an account at
 100, logins of 0.05 let it decay to at_risk within about five days."""
 
+import hashlib
 import json
+import time
 
-from alerting import (DAY_MS, HOUR_MS, by_account, date_of, day_start, iso, login, meta,
-                      periodic, simple_config, sort_events, stream_alerts, summarize,
-                      xadd_events)
+from alerting import (DAY_MS, HOUR_MS, OUTBOX, by_account, date_of, day_start,
+                      dead_deliveries, iso, login, meta, periodic, simple_config, sort_events,
+                      stream_alerts, summarize, webhook_sink, xadd_events)
+from apicheck import parse_rfc3339
 from conftest import EVENT_STREAMS, free_port, metric_value, parse_metrics, wait_consumed, \
     wait_until
+from receivers import HTTPReceiver
 
 T0 = day_start("2026-03-02")
 SIX_H = 6 * HOUR_MS
@@ -270,3 +274,175 @@ def test_band_change_within_alerts_once_on_entering_the_horizon(redis_server, da
         [("at_risk", iso(T0 + 30 * DAY_MS), 30)], summarize(stream_alerts(r))
     assert band_alerts(r, "fine") == []
     assert [a["band"] for a in band_alerts(r, "near")] == near
+
+
+# ---------------------------------------------------------------------------
+# digests
+
+
+def digest_id(sink, start, end, recipient=""):
+    """SPEC §4: stable, derived from sink, window and recipient (daemon/core/digest.c)."""
+    raw = b"digest\0" + sink.encode() + b"\0" + str(start).encode() + b"\0" + \
+        str(end).encode() + b"\0" + recipient.encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def outbox_jobs(r):
+    return {k: json.loads(v) for k, v in r.hgetall(OUTBOX).items()}
+
+
+def in_window(alerts, start, end):
+    return [a for a in alerts if start <= parse_rfc3339(a["ts"]) < end]
+
+
+def test_webhook_digest_once_per_day_stable_across_kill9(redis_server, daemon_factory):
+    """digest = 1d: the alerts of day D reach the webhook as ONE digest, most
+    urgent first, with the id derived from sink and window.  The daemon is
+    killed (-9) in the middle of the window (members only in Redis) and again
+    after the digest was written but before the webhook accepted it (it
+    answers 500 first): every request carries the same id and body, no alert
+    is lost or doubled.  An event exactly at the next midnight belongs to the
+    next window, which closes into its own digest."""
+    D = day_start("2026-03-05")
+    rec = HTTPReceiver(path_scripts={"/digest": [500, 500]}).start()
+    try:
+        r = redis_server.client()
+        sink = webhook_sink(rec.url("/digest"), digest="1d")
+        cfg = simple_config(redis_server.port, free_port(), sinks={"hook": sink})
+        d = daemon_factory(cfg)
+        d.wait_healthy()
+        feed(r, d, [login(D + 9 * HOUR_MS, "a1", 0.1), login(D + 10 * HOUR_MS, "w1", 5.41)])
+        members = [j for j in outbox_jobs(r).values() if j["sink"] == "hook"]
+        assert sorted(j["account"] for j in members) == ["a1", "w1"], members
+        assert {(j["digest"], j["digest_end"]) for j in members} == {(D, D + DAY_MS)}
+        assert rec.snapshot(path="/digest") == []
+
+        d.kill9()  # in the middle of the window
+        d.start()
+        d.wait_healthy()
+        feed(r, d, [login(D + 15 * HOUR_MS, "a2", 0.1),
+                    login(D + DAY_MS, "b1", 0.1)])  # exactly on the next window's start
+        rec.wait_for(1, timeout=60, path="/digest")
+        d.kill9()  # the digest is written, its delivery failed once
+        d.start()
+        d.wait_healthy()
+        wait_until(lambda: not [k for k, j in outbox_jobs(r).items()
+                                if j["sink"] == "hook" and "digest" not in j],
+                   timeout=60, what="the digest delivered")
+        reqs = rec.snapshot(path="/digest")
+        want = digest_id("hook", D, D + DAY_MS)
+        assert {q.header("X-Renewald-Alert-Id") for q in reqs} == {want}, reqs
+        assert len({q.body for q in reqs}) == 1
+        body = reqs[0].json()
+        assert (body["kind"], body["id"]) == ("digest", want)
+        assert (body["window_start"], body["window_end"]) == (iso(D), iso(D + DAY_MS))
+        alerts = stream_alerts(r)
+        day = in_window(alerts, D, D + DAY_MS)
+        assert sorted(a["id"] for a in body["alerts"]) == sorted(a["id"] for a in day)
+        assert [a["account"] for a in body["alerts"]] == ["a1", "a2", "w1"], body["alerts"]
+        assert body["alerts"] == sorted(body["alerts"], key=lambda a: a["band"] != "at_risk")
+
+        # the next window holds b1 (its event was at 00:00 exactly) and closes on its own
+        feed(r, d, [login(D + 2 * DAY_MS, "ticker", 20)])
+        rec.wait_for(len(reqs) + 1, timeout=60, path="/digest")
+        # (w1, silent since day D, decays further at the sweep of D+2: a member of D+2)
+        wait_until(lambda: not [j for j in outbox_jobs(r).values()
+                                if j["sink"] == "hook" and j.get("digest", 0) < D + 2 * DAY_MS],
+                   timeout=60, what="the hook's digests of D and D+1 delivered")
+        last = rec.snapshot(path="/digest")[-1].json()
+        assert last["id"] == digest_id("hook", D + DAY_MS, D + 2 * DAY_MS), last
+        assert [a["account"] for a in last["alerts"]] == ["b1"], last
+        ids = [q.header("X-Renewald-Alert-Id") for q in rec.snapshot(path="/digest")]
+        assert set(ids) == {want, last["id"]}, ids
+        assert dead_deliveries(r) == []
+    finally:
+        rec.stop()
+
+
+def test_email_digest_one_message_per_owner(redis_server, daemon_factory, smtp_receiver):
+    """digest = 1d, to = owner: one message per owner for the day, listing
+    that owner's accounts (most urgent first); an account without owner goes
+    to fallback_to in a digest of its own."""
+    D = day_start("2026-03-05")
+    r = redis_server.client()
+    sink = {"type": "email", "smtp_url": smtp_receiver.url(), "tls": "none",
+            "from": "renewald@example.com", "to": "owner", "fallback_to": "cs@example.com",
+            "retry_initial": "100ms", "retry_max": "500ms", "digest": "1d",
+            "digest_offset": "6h"}
+    # min_history 1h: each account alerts once, with its band, when its onboarding ends
+    cfg = simple_config(redis_server.port, free_port(), sinks={"mail": sink},
+                        score={"min_history": "1h", "confirm": "0"})
+    d = daemon_factory(cfg)
+    d.wait_healthy()
+    start = D + 6 * HOUR_MS  # windows start at 06:00 UTC
+    evs = [meta(start, "a1", name="Alpha", owner="pat@acme.example"),
+           meta(start, "a2", name="Beta", owner="pat@acme.example"),
+           meta(start, "b1", name="Gamma", owner="lee@acme.example"),
+           meta(start, "c1", name="Delta")]
+    evs += [login(start + 60000, "a2", 5.41), login(start + 60000, "a1", 0.1),
+            login(start + 60000, "b1", 0.1), login(start + 60000, "c1", 0.1),
+            login(start + 3 * HOUR_MS, "ticker", 20)]
+    feed(r, d, evs)
+    feed(r, d, [login(start + DAY_MS, "ticker", 20)])
+    msgs = smtp_receiver.wait_for(3, timeout=60)
+    wait_until(lambda: not [j for j in outbox_jobs(r).values()
+                            if j["sink"] == "mail" and j.get("digest", 0) < start + DAY_MS],
+               timeout=60, what="mail delivered: %r" % (outbox_jobs(r),))
+    msgs = smtp_receiver.snapshot()
+    by_rcpt = {tuple(m.rcpt_tos): m for m in msgs}
+    assert len(msgs) == 3 and set(by_rcpt) == {("pat@acme.example",), ("lee@acme.example",),
+                                               ("cs@example.com",)}, msgs
+    pat = by_rcpt[("pat@acme.example",)]
+    assert pat.subject.startswith("[renewald] digest: 2 alerts"), pat.subject
+    text = pat.text()
+    assert text.index("Alpha") < text.index("Beta"), text  # at risk before watch
+    assert "Gamma" not in text and "Delta" not in text
+    assert "Gamma" in by_rcpt[("lee@acme.example",)].text()
+    assert "Delta" in by_rcpt[("cs@example.com",)].text()
+    ids = {m.message["message-id"] for m in msgs}
+    assert len(ids) == 3
+    assert digest_id("mail", start, start + DAY_MS, "pat@acme.example") in str(
+        pat.message["message-id"])
+
+
+def test_wall_clock_first_start_sends_one_slack_digest(redis_server, daemon_factory):
+    """clock = wall, a first start on 30 days of history: the catch-up ends
+    with one alerting sweep whose alerts reach Slack (an HTTP receiver stands
+    in for it) as ONE message, not one per alert."""
+    rec = HTTPReceiver().start()
+    try:
+        r = redis_server.client()
+        now = int(time.time() * 1000)
+        t0 = now - 30 * DAY_MS
+        evs = []
+        for k in range(12):
+            acct = "acct-%02d" % k
+            value = 2 if k % 3 == 0 else (0.05 if k % 3 == 1 else 0.6)
+            evs += periodic(acct, t0 + k * 60000, now - 3 * HOUR_MS, SIX_H, value)
+            evs.append(meta(t0 + 1, acct, name="Account %d" % k,
+                            renewal_date=date_of(now + (20 + k) * DAY_MS)))
+        xadd_events(r, sort_events(evs))
+        sink = {"type": "slack", "url": rec.url("/slack"), "retry_initial": "100ms",
+                "retry_max": "500ms"}
+        cfg = simple_config(redis_server.port, free_port(), sinks={"slack": sink},
+                            daemon={"clock": "wall", "sweep_interval": "1h"},
+                            redis={"batch": 500, "block": "100ms", "lease": "2s"})
+        d = daemon_factory(cfg)
+        d.wait_healthy()
+        wait_consumed(r, EVENT_STREAMS, daemon=d, timeout=180)
+        alerts = wait_until(lambda: stream_alerts(r), timeout=60, what="alerts")
+        assert len(alerts) >= 8, summarize(alerts)
+        assert len({a["ts"] for a in alerts}) == 1, summarize(alerts)  # one sweep
+        rec.wait_for(1, timeout=60, path="/slack")
+        wait_until(lambda: not [j for j in outbox_jobs(r).values() if j["sink"] == "slack"],
+                   timeout=60, what="slack delivered")
+        reqs = rec.snapshot(path="/slack")
+        assert len(reqs) == 1, [q.json().get("text") for q in reqs]
+        msg = reqs[0].json()
+        assert "%d alerts" % len(alerts) in msg["text"], msg["text"]
+        assert 3 <= len(msg["blocks"]) <= 50
+        listed = [b for b in msg["blocks"] if b["type"] == "section"]
+        assert len(listed) == len(alerts), msg["blocks"]
+        assert "Account" in listed[0]["text"]["text"]
+    finally:
+        rec.stop()
