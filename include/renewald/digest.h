@@ -39,7 +39,8 @@ void rw_digests_set_config(struct rw_digests *g, const struct rw_config *cfg);
 void rw_digests_reset(struct rw_digests *g);
 
 /* Holds the member JOB_ID of SINK's window [START_MS, END_MS] with ALERT (a reference is
- * taken) in creation order SEQ.  A member already held is ignored. */
+ * taken) in creation order SEQ.  Each member comes once: when its commit landed, or
+ * loaded after a reset. */
 void rw_digests_add(struct rw_digests *g, const char *job_id, const char *sink, int64_t start_ms,
                     int64_t end_ms, json_t *alert, uint64_t seq);
 /* Closes every window over at NOW_MS (everything created before NOW_MS has landed). */

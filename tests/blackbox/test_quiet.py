@@ -127,6 +127,7 @@ def test_snooze_removed_alerts_once_and_durably(redis_server, daemon_factory):
     commit that carries it landed first), created at the `now` of the DELETE.
     Later events, and a second DELETE, add nothing."""
     evs = healthy_then_declining("declining", T0, T0 + 10 * DAY_MS, T0 + 25 * DAY_MS)
+    evs.append(meta(T0 + 1, "declining", renewal_date=date_of(T0 + 45 * DAY_MS)))
     evs += ticker(T0, T0 + 25 * DAY_MS)
     r = redis_server.client()
     cfg = simple_config(redis_server.port, free_port())
@@ -140,6 +141,10 @@ def test_snooze_removed_alerts_once_and_durably(redis_server, daemon_factory):
     feed(r, d, between(evs, T0 + 10 * DAY_MS, T0 + 16 * DAY_MS))
     assert account(d, "declining", headers={})["band"] == "at_risk"
     assert band_alerts(r, "declining") == []
+    # renewal windows still fire while snoozed: 30 days before renewal is day 15
+    windows = by_account(stream_alerts(r), kind="renewal_window").get("declining", [])
+    assert [(a["window"], a["ts"]) for a in windows] == \
+        [(60, iso(T0 + 1)), (30, iso(T0 + 15 * DAY_MS))], summarize(windows)
     now = account(d, "declining", headers={})["as_of"]
 
     st, doc = snooze(d, "declining", method="DELETE", headers={})
