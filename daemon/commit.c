@@ -524,9 +524,9 @@ static size_t history_index(struct strlist *keys, int32_t *days, size_t *ndays, 
 }
 
 static void push_meta(struct strlist *a, const struct rw_engine_clock *clk, uint64_t seq,
-                      const struct rw_compaction *cp)
+                      const struct rw_compaction *cp, int64_t catch_up_ms)
 {
-    sl_pushf(a, "%lld", 10);
+    sl_pushf(a, "%lld", 11);
     sl_pushs(a, "now");
     sl_pushf(a, "%lld", clk->now_ms);
     sl_pushs(a, "last_sweep");
@@ -543,6 +543,8 @@ static void push_meta(struct strlist *a, const struct rw_engine_clock *clk, uint
     sl_pushf(a, "%lld", (long long)cp->log_from);
     sl_pushs(a, "chunks");
     sl_pushf(a, "%lld", (long long)cp->nchunks);
+    sl_pushs(a, "catch_up"); /* a restart in the sweep that ended it keeps its digest */
+    sl_pushf(a, "%lld", (long long)catch_up_ms);
     sl_pushs(a, "version");
     sl_pushs(a, "3");
     sl_pushs(a, "seq");
@@ -711,7 +713,7 @@ static bool build_args(struct rw_commit *c, const struct rw_commit_state *st, ui
         sl_pushs(a, cfg->streams[s]);
         sl_pushs(a, c->applied[s]);
     }
-    push_meta(a, &st->clock, seq, &c->cp);
+    push_meta(a, &st->clock, seq, &c->cp, c->catch_up_ms);
     sl_free(&keys);
     sl_free(&tail);
     return ok;

@@ -264,6 +264,7 @@ static void on_load_done(void *arg, bool ok, const char *why, const char *redis_
     d->landed_seq = r->commit_seq;
     rw_commit_settle(d->commit, r->commit_seq, &d->metrics);
     rw_commit_restore(d->commit, r->commit_seq, &r->log);
+    rw_commit_catch_up(d->commit, r->catch_up_ms);
     d->applied = r->applied;
     rw_engine_restore(d->engine, &r->clock);
     d->phase = PH_ACTIVE;

@@ -73,7 +73,8 @@ void rw_commit_applied(struct rw_commit *c, int stream, const char *id, size_t i
 void rw_commit_dead(struct rw_commit *c, int stream, const char *id, size_t id_len,
                     const char *reason, const char *event, size_t event_len);
 /* Alerts created at TS_MS ended a catch-up: for a sink with catch_up_digest (and no
- * digest) their jobs join the catch-up digest of TS_MS (core/digest.h). */
+ * digest) their jobs join the catch-up digest of TS_MS (core/digest.h).  Written with
+ * every commit (meta "catch_up"), so a restart inside that sweep keeps the digest. */
 void rw_commit_catch_up(struct rw_commit *c, int64_t ts_ms);
 /* Appends an alert and a delivery job for each sink in SINKS (bit i = cfg->sinks[i]);
  * for a digest sink the job is a member of its window ("digest", "digest_end"). */

@@ -438,6 +438,9 @@ def test_wall_clock_first_start_sends_one_slack_digest(redis_server, daemon_fact
         alerts = wait_until(lambda: stream_alerts(r), timeout=60, what="alerts")
         assert len(alerts) >= 8, summarize(alerts)
         assert len({a["ts"] for a in alerts}) == 1, summarize(alerts)  # one sweep
+        # the catch-up's end is kept with the state: a restart inside that sweep keeps
+        # its alerts in the one digest
+        assert int(r.hget("renewald:meta", "catch_up")) == parse_rfc3339(alerts[0]["ts"])
         rec.wait_for(1, timeout=60, path="/slack")
         wait_until(lambda: not [j for j in outbox_jobs(r).values() if j["sink"] == "slack"],
                    timeout=60, what="slack delivered")
