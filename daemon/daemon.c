@@ -613,6 +613,8 @@ static enum rw_snooze_result api_snooze(void *arg, const char *id, size_t len,
                                         const struct rw_snooze_req *req, uint64_t *seq)
 {
     struct renewald *d = arg;
+    if (d->phase != PH_ACTIVE)
+        return RW_SNOOZE_BUSY; /* stopping: nothing more is committed; the client is dropped */
     enum rw_snooze_result r = rw_snooze_apply(d->engine, d->store, id, len, req);
     if (r == RW_SNOOZE_DONE) {
         *seq = rw_commit_next_seq(d->commit);
