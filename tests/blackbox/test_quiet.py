@@ -172,7 +172,8 @@ def test_snooze_removed_alerts_once_and_durably(redis_server, daemon_factory):
 def test_snooze_api_refusals(redis_server, daemon_factory):
     """401 without or with a wrong token, 403 on a standby, 400 with a reason
     for bad bodies, 404 for an unknown account, 413 for a large body, 405 for
-    a GET; the limit of 365 days is exact; nothing is written by a refusal."""
+    a GET; the limit of 365 days is exact; nothing is written by a refusal.
+    The snooze survives a standby takeover."""
     r = redis_server.client()
     evs = [meta(T0, "acct-1", name="Acme", renewal_date="2026-06-01")]
     evs += periodic("acct-1", T0, T0 + 5 * DAY_MS, SIX_H, 2)
@@ -242,6 +243,14 @@ def test_snooze_api_refusals(redis_server, daemon_factory):
     assert st == 403 and "standby" in doc["error"], (st, doc)
     assert snooze(sb, "acct-1", method="DELETE")[0] == 403
     assert account(d, "acct-1")["snoozed_until"] == iso(now + 365 * DAY_MS)
+
+    # the active one dies: the standby takes over with the snooze, and now writes
+    d.kill9()
+    sb.wait_healthy(timeout=60)
+    doc = account(sb, "acct-1")
+    assert doc["snoozed_until"] == iso(now + 365 * DAY_MS) and doc["snooze_reason"] == "r" * 256
+    st, doc = snooze(sb, "acct-1", method="DELETE")
+    assert st == 200 and doc["snoozed_until"] is None, (st, doc)
 
 
 # ---------------------------------------------------------------------------
