@@ -8,11 +8,14 @@ deterministic; SIMPLE_SIGNALS: logins of 2 every 6 hours keep an account at
 
 import hashlib
 import json
+import os
+import signal
+import threading
 import time
 
 from alerting import (DAY_MS, HOUR_MS, OUTBOX, by_account, date_of, day_start,
-                      dead_deliveries, iso, login, meta, periodic, simple_config, sort_events,
-                      stream_alerts, summarize, webhook_sink, xadd_events)
+                      dead_deliveries, iso, login, meta, periodic, settle, simple_config,
+                      sort_events, stream_alerts, summarize, webhook_sink, xadd_events)
 from apicheck import parse_rfc3339
 from conftest import EVENT_STREAMS, free_port, metric_value, parse_metrics, wait_consumed, \
     wait_until
@@ -163,6 +166,34 @@ def test_snooze_removed_alerts_once_and_durably(redis_server, daemon_factory):
     feed(r, d, ticker(T0 + 25 * DAY_MS, T0 + 28 * DAY_MS))
     assert len(band_alerts(r, "declining")) == 1, summarize(stream_alerts(r))
     assert account(d, "declining", headers={})["snoozed_until"] is None
+
+
+def test_snooze_answered_only_once_committed(redis_server, daemon_factory):
+    """The 200 of a snooze means it is in Redis: while Redis answers nothing
+    (SIGSTOP), the request waits; once Redis is back it gets its 200."""
+    r = redis_server.client()
+    xadd_events(r, periodic("acct-1", T0, T0 + 2 * DAY_MS, SIX_H, 2))
+    cfg = simple_config(redis_server.port, free_port())
+    d = daemon_factory(cfg)
+    d.wait_healthy()
+    wait_consumed(r, EVENT_STREAMS, daemon=d)
+    got = {}
+
+    def post():
+        got["answer"] = snooze(d, "acct-1", {"until": iso(T0 + 20 * DAY_MS)}, headers={})
+
+    os.kill(redis_server.proc.pid, signal.SIGSTOP)
+    try:
+        t = threading.Thread(target=post, daemon=True)
+        t.start()
+        settle(0.6)  # shorter than the lease (2 s): the daemon stays active
+        assert "answer" not in got, "answered before the commit could land: %r" % (got,)
+    finally:
+        os.kill(redis_server.proc.pid, signal.SIGCONT)
+    t.join(60)
+    assert got.get("answer", (None,))[0] == 200, got
+    assert got["answer"][1]["snoozed_until"] == iso(T0 + 20 * DAY_MS)
+    assert account(d, "acct-1", headers={})["snoozed_until"] == iso(T0 + 20 * DAY_MS)
 
 
 # ---------------------------------------------------------------------------
