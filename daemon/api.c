@@ -2,6 +2,8 @@
  * and the summary (the last two in slices). */
 #include "renewald/api.h"
 
+#include "api_internal.h"
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -47,6 +49,7 @@ struct rw_api {
     struct hist *hists; /* history requests waiting for Redis */
     size_t nhists;
     struct rw_web *web;
+    struct rw_snoozes *snoozes;
 };
 
 /* A worklist or a summary: a walk over the accounts, a slice per loop turn. */
@@ -92,13 +95,13 @@ static void reply_text(struct evhttp_request *req, int code, const char *reason,
                (size_t)(n < (int)sizeof buf ? n : (int)sizeof buf - 1));
 }
 
-static void reply_json(struct evhttp_request *req, int code, const char *reason, struct rw_jsonw *w)
+void rw_api_reply_json(struct evhttp_request *req, int code, const char *reason, struct rw_jsonw *w)
 {
     rw_jsonw_raw(w, "\n", 1);
     reply_body(req, code, reason, "application/json", w->buf, w->len);
 }
 
-static void reply_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
+void rw_api_reply_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
 {
     struct rw_jsonw w;
     rw_jsonw_init(&w);
@@ -106,7 +109,7 @@ static void reply_error(struct evhttp_request *req, int code, const char *reason
     rw_jsonw_key(&w, "error");
     rw_jsonw_str(&w, msg);
     rw_jsonw_obj_close(&w);
-    reply_json(req, code, reason, &w);
+    rw_api_reply_json(req, code, reason, &w);
     rw_jsonw_free(&w);
 }
 
@@ -143,8 +146,7 @@ static void delta_value(struct rw_jsonw *w, const struct rw_history *h, const st
         rw_jsonw_null(w);
 }
 
-/* The account document of SPEC §7 into W. */
-static void account_doc(struct rw_jsonw *w, const struct rw_api_state *s,
+void rw_api_account_doc(struct rw_jsonw *w, const struct rw_api_state *s,
                         const struct rw_account *a)
 {
     int64_t now = s->now_ms;
@@ -213,7 +215,8 @@ static bool ready(struct rw_api *api, struct evhttp_request *req, struct rw_api_
 {
     api->hooks.state(api->arg, s);
     if (!s->store) {
-        reply_error(req, 503, "Service Unavailable", s->unhealthy ? s->unhealthy : "not active");
+        rw_api_reply_error(req, 503, "Service Unavailable",
+                           s->unhealthy ? s->unhealthy : "not active");
         return false;
     }
     return true;
@@ -225,7 +228,7 @@ static void get_account(struct rw_api *api, struct evhttp_request *req, const ch
     char *id = evhttp_uridecode(id_enc, 0, &len);
     if (!id || len == 0 || len > RW_ACCOUNT_MAX) {
         free(id);
-        reply_error(req, 400, "Bad Request", "account id must be 1-128 bytes");
+        rw_api_reply_error(req, 400, "Bad Request", "account id must be 1-128 bytes");
         return;
     }
     struct rw_api_state s;
@@ -236,13 +239,13 @@ static void get_account(struct rw_api *api, struct evhttp_request *req, const ch
     struct rw_account *a = rw_store_find(s.store, id, len);
     free(id);
     if (!a) {
-        reply_error(req, 404, "Not Found", "unknown account");
+        rw_api_reply_error(req, 404, "Not Found", "unknown account");
         return;
     }
     struct rw_jsonw w;
     rw_jsonw_init(&w);
-    account_doc(&w, &s, a);
-    reply_json(req, 200, "OK", &w);
+    rw_api_account_doc(&w, &s, a);
+    rw_api_reply_json(req, 200, "OK", &w);
     rw_jsonw_free(&w);
 }
 
@@ -321,7 +324,7 @@ static void scan_answer(struct scan *sc, const struct rw_api_state *s)
         worklist_row(&w, s, page[i]);
     rw_jsonw_arr_close(&w);
     rw_jsonw_obj_close(&w);
-    reply_json(sc->req, 200, "OK", &w);
+    rw_api_reply_json(sc->req, 200, "OK", &w);
     rw_jsonw_free(&w);
 }
 
@@ -337,7 +340,7 @@ static void summary_answer(struct scan *sc, const struct rw_api_state *s)
     struct rw_jsonw w;
     rw_jsonw_init(&w);
     rw_summary_render(sc->sum, s->store, &w);
-    reply_json(sc->req, 200, "OK", &w);
+    rw_api_reply_json(sc->req, 200, "OK", &w);
     rw_jsonw_free(&w);
 }
 
@@ -354,7 +357,7 @@ static void on_scan(evutil_socket_t fd, short what, void *arg)
     sc->api->hooks.state(sc->api->arg, &s);
     if (!s.store) {
         detach(sc);
-        reply_error(sc->req, 503, "Service Unavailable", "not active");
+        rw_api_reply_error(sc->req, 503, "Service Unavailable", "not active");
         scan_free(sc);
         return;
     }
@@ -400,7 +403,7 @@ static void start_scan(struct rw_api *api, struct evhttp_request *req, struct rw
         rw_worklist_free(w);
         rw_summary_free(sum);
         free(sc);
-        reply_error(req, 500, "Internal Server Error", "out of resources");
+        rw_api_reply_error(req, 500, "Internal Server Error", "out of resources");
         return;
     }
     sc->next = api->scans;
@@ -414,7 +417,7 @@ static void get_worklist(struct rw_api *api, struct evhttp_request *req, const c
     struct rw_worklist_query q;
     char err[128];
     if (!rw_worklist_parse(query, &q, err, sizeof err)) {
-        reply_error(req, 400, "Bad Request", err);
+        rw_api_reply_error(req, 400, "Bad Request", err);
         return;
     }
     struct rw_api_state s;
@@ -430,7 +433,7 @@ static void get_summary(struct rw_api *api, struct evhttp_request *req, const ch
     int within_days;
     char err[128];
     if (!rw_summary_parse(query, &within_days, err, sizeof err)) {
-        reply_error(req, 400, "Bad Request", err);
+        rw_api_reply_error(req, 400, "Bad Request", err);
         return;
     }
     struct rw_api_state s;
@@ -494,7 +497,7 @@ static void history_answer(struct evhttp_request *req, const char *id, size_t le
     }
     rw_jsonw_arr_close(&w);
     rw_jsonw_obj_close(&w);
-    reply_json(req, 200, "OK", &w);
+    rw_api_reply_json(req, 200, "OK", &w);
     rw_jsonw_free(&w);
 }
 
@@ -506,7 +509,7 @@ static void on_history_read(void *arg, bool ok, const char *why, int32_t first_d
     if (ok)
         history_answer(h->req, h->account, h->len, first_day, entries, ndays);
     else
-        reply_error(h->req, 503, "Service Unavailable", why);
+        rw_api_reply_error(h->req, 503, "Service Unavailable", why);
     hist_free(h);
 }
 
@@ -519,7 +522,7 @@ static void get_history(struct rw_api *api, struct evhttp_request *req, const ch
     free(enc);
     if (!id || len == 0 || len > RW_ACCOUNT_MAX) {
         free(id);
-        reply_error(req, 400, "Bad Request", "account id must be 1-128 bytes");
+        rw_api_reply_error(req, 400, "Bad Request", "account id must be 1-128 bytes");
         return;
     }
     struct rw_api_state s;
@@ -530,7 +533,7 @@ static void get_history(struct rw_api *api, struct evhttp_request *req, const ch
     const struct rw_account *a = rw_store_find(s.store, id, len);
     if (!a) {
         free(id);
-        reply_error(req, 404, "Not Found", "unknown account");
+        rw_api_reply_error(req, 404, "Not Found", "unknown account");
         return;
     }
     /* The keys the daemon keeps: today and `history` whole days before it. */
@@ -543,7 +546,7 @@ static void get_history(struct rw_api *api, struct evhttp_request *req, const ch
     if (api->nhists >= MAX_HISTORY_READS) {
         free(id);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-        reply_error(req, 503, "Service Unavailable", "too many history requests at once");
+        rw_api_reply_error(req, 503, "Service Unavailable", "too many history requests at once");
         return;
     }
     struct hist *h = rw_xcalloc(1, sizeof(*h));
@@ -559,7 +562,7 @@ static void get_history(struct rw_api *api, struct evhttp_request *req, const ch
                                     on_history_read, h);
     if (!h->read) {
         hist_free(h);
-        reply_error(req, 503, "Service Unavailable", "redis unreachable");
+        rw_api_reply_error(req, 503, "Service Unavailable", "redis unreachable");
         return;
     }
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_hist_client_closed, h);
@@ -591,21 +594,36 @@ static void no_delay(struct evhttp_request *req)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+/* The length of ID in "/v1/accounts/ID/snooze", 0 for another path. */
+static size_t snooze_path(const char *path)
+{
+    static const char suffix[] = "/snooze";
+    size_t n = strlen(path), sl = sizeof suffix - 1;
+    if (strncmp(path, "/v1/accounts/", 13) != 0 || n <= 13 + sl ||
+        strcmp(path + n - sl, suffix) != 0 || memchr(path + 13, '/', n - 13 - sl))
+        return 0;
+    return n - 13 - sl;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct rw_api *api = arg;
     no_delay(req);
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-        reply_error(req, 405, "Method Not Allowed", "only GET");
-        return;
-    }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    size_t snooze_id = path ? snooze_path(path) : 0;
+    bool get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
+    if (snooze_id ? get || (cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_DELETE) : !get) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          snooze_id ? "POST, DELETE" : "GET, HEAD");
+        rw_api_reply_error(req, 405, "Method Not Allowed",
+                           snooze_id ? "POST or DELETE" : "only GET");
+        return;
+    }
     if (!path) {
-        reply_error(req, 400, "Bad Request", "no path");
+        rw_api_reply_error(req, 400, "Bad Request", "no path");
         return;
     }
     struct rw_api_state s;
@@ -633,7 +651,11 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (strncmp(path, "/v1/", 4) == 0 && !authorized(s.cfg, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"renewald\"");
-        reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
+        rw_api_reply_error(req, 401, "Unauthorized", "missing or wrong bearer token");
+        return;
+    }
+    if (snooze_id) {
+        rw_snoozes_handle(api->snoozes, req, path + 13, snooze_id);
         return;
     }
     if (strcmp(path, "/") == 0) {
@@ -659,7 +681,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             return;
         }
     }
-    reply_error(req, 404, "Not Found", "no such endpoint");
+    rw_api_reply_error(req, 404, "Not Found", "no such endpoint");
 }
 
 struct rw_api *rw_api_new(struct event_base *base, const char *listen,
@@ -676,6 +698,7 @@ struct rw_api *rw_api_new(struct event_base *base, const char *listen,
     api->base = base;
     api->hooks = *hooks;
     api->arg = arg;
+    api->snoozes = rw_snoozes_new(base, hooks, arg);
     api->http = evhttp_new(base);
     if (!api->http || evhttp_bind_socket(api->http, host, (ev_uint16_t)port) != 0) {
         rw_error("cannot listen for http listen=%s", listen);
@@ -692,8 +715,14 @@ struct rw_api *rw_api_new(struct event_base *base, const char *listen,
     return api;
 }
 
+void rw_api_landed(struct rw_api *api, uint64_t seq)
+{
+    rw_snoozes_landed(api->snoozes, seq);
+}
+
 void rw_api_store_gone(struct rw_api *api)
 {
+    rw_snoozes_gone(api->snoozes);
     /* Answer now: the accounts the scans hold are about to be freed. */
     struct scan *sc;
     while ((sc = api->scans) != NULL) {
@@ -701,7 +730,7 @@ void rw_api_store_gone(struct rw_api *api)
         sc->next = NULL;
         detach(sc);
         if (sc->req)
-            reply_error(sc->req, 503, "Service Unavailable", "state reloading");
+            rw_api_reply_error(sc->req, 503, "Service Unavailable", "state reloading");
         scan_free(sc);
     }
 }
@@ -725,6 +754,7 @@ void rw_api_free(struct rw_api *api)
         free(h->account);
         free(h);
     }
+    rw_snoozes_free(api->snoozes); /* first: their requests are still there */
     if (api->http)
         evhttp_free(api->http);
     rw_web_free(api->web);

@@ -8,6 +8,7 @@
 
 #include "renewald/core/account_store.h"
 #include "renewald/core/changelog.h"
+#include "renewald/core/digest.h"
 #include "renewald/core/jsonw.h"
 #include "renewald/core/timeutil.h"
 #include "renewald/log.h"
@@ -100,6 +101,7 @@ struct rw_commit {
     void *arg;
     uint64_t seq;        /* of the last write sent (or known to Redis) */
     uint64_t next_alert; /* creation order of alerts within this process */
+    int64_t catch_up_ms; /* alerts at this time ended a catch-up; RW_NO_TIME: none yet */
     struct strlist acks[RW_MAX_STREAMS];
     char applied[RW_MAX_STREAMS][RW_ENTRY_ID_MAX + 1]; /* the last applied id per stream, or "" */
     size_t napplied;                                   /* streams with one */
@@ -161,6 +163,7 @@ struct rw_commit *rw_commit_new(struct rw_cmd_sink sink, const struct rw_config 
     c->hooks = *hooks;
     c->arg = arg;
     c->flights_tail = &c->flights;
+    c->catch_up_ms = RW_NO_TIME;
     rw_jsonw_init(&c->jw);
     rw_compaction_init(&c->cp, &(struct rw_compaction_policy){0});
     rw_commit_set_config(c, cfg);
@@ -293,6 +296,30 @@ void rw_commit_dead(struct rw_commit *c, int stream, const char *id, size_t id_l
             event ? (event_len < RW_DEAD_EVENT_MAX ? event_len : RW_DEAD_EVENT_MAX) : 0);
 }
 
+void rw_commit_catch_up(struct rw_commit *c, int64_t ts_ms)
+{
+    c->catch_up_ms = ts_ms;
+}
+
+/* A job for a digest sink names its window: the outbox holds it until the window closes. */
+static void digest_member(const struct rw_commit *c, const struct rw_sink_conf *sink, int64_t ts_ms,
+                          struct rw_jsonw *w)
+{
+    int64_t start, end;
+    if (sink->digest_ms > 0) {
+        start = rw_digest_window_start(ts_ms, sink->digest_ms, sink->digest_offset_ms);
+        end = start + sink->digest_ms;
+    } else if (sink->catch_up_digest && c->catch_up_ms != RW_NO_TIME && ts_ms == c->catch_up_ms) {
+        start = end = ts_ms;
+    } else {
+        return;
+    }
+    rw_jsonw_key(w, "digest");
+    rw_jsonw_int(w, start);
+    rw_jsonw_key(w, "digest_end");
+    rw_jsonw_int(w, end);
+}
+
 void rw_commit_alert(struct rw_commit *c, const struct rw_alert *al, uint32_t sinks)
 {
     sl_push(&c->alerts, al->json, al->json_len);
@@ -316,6 +343,7 @@ void rw_commit_alert(struct rw_commit *c, const struct rw_alert *al, uint32_t si
         rw_jsonw_int(w, al->ts_ms);
         rw_jsonw_key(w, "account");
         rw_jsonw_strn(w, al->account->id, al->account->id_len);
+        digest_member(c, &cfg->sinks[i], al->ts_ms, w);
         rw_jsonw_key(w, "alert");
         rw_jsonw_raw(w, al->json, al->json_len);
         rw_jsonw_obj_close(w);
@@ -390,6 +418,11 @@ bool rw_commit_compact_idle(struct rw_commit *c, size_t naccounts)
 size_t rw_commit_in_flight(const struct rw_commit *c)
 {
     return c->in_flight;
+}
+
+uint64_t rw_commit_next_seq(const struct rw_commit *c)
+{
+    return c->seq + 1;
 }
 
 static void on_acked(struct rw_link *link, redisReply *reply, void *arg)
@@ -517,9 +550,9 @@ static size_t history_index(struct strlist *keys, int32_t *days, size_t *ndays, 
 }
 
 static void push_meta(struct strlist *a, const struct rw_engine_clock *clk, uint64_t seq,
-                      const struct rw_compaction *cp)
+                      const struct rw_compaction *cp, int64_t catch_up_ms)
 {
-    sl_pushf(a, "%lld", 10);
+    sl_pushf(a, "%lld", 11);
     sl_pushs(a, "now");
     sl_pushf(a, "%lld", clk->now_ms);
     sl_pushs(a, "last_sweep");
@@ -536,6 +569,8 @@ static void push_meta(struct strlist *a, const struct rw_engine_clock *clk, uint
     sl_pushf(a, "%lld", (long long)cp->log_from);
     sl_pushs(a, "chunks");
     sl_pushf(a, "%lld", (long long)cp->nchunks);
+    sl_pushs(a, "catch_up"); /* a restart in the sweep that ended it keeps its digest */
+    sl_pushf(a, "%lld", (long long)catch_up_ms);
     sl_pushs(a, "version");
     sl_pushs(a, "3");
     sl_pushs(a, "seq");
@@ -704,7 +739,7 @@ static bool build_args(struct rw_commit *c, const struct rw_commit_state *st, ui
         sl_pushs(a, cfg->streams[s]);
         sl_pushs(a, c->applied[s]);
     }
-    push_meta(a, &st->clock, seq, &c->cp);
+    push_meta(a, &st->clock, seq, &c->cp, c->catch_up_ms);
     sl_free(&keys);
     sl_free(&tail);
     return ok;

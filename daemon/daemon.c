@@ -13,6 +13,7 @@
 #include "renewald/commit.h"
 #include "renewald/core/merge.h"
 #include "renewald/core/route.h"
+#include "renewald/core/snooze.h"
 #include "renewald/core/timeutil.h"
 #include "renewald/ingest.h"
 #include "renewald/lease.h"
@@ -263,6 +264,7 @@ static void on_load_done(void *arg, bool ok, const char *why, const char *redis_
     d->landed_seq = r->commit_seq;
     rw_commit_settle(d->commit, r->commit_seq, &d->metrics);
     rw_commit_restore(d->commit, r->commit_seq, &r->log);
+    rw_commit_catch_up(d->commit, r->catch_up_ms);
     d->applied = r->applied;
     rw_engine_restore(d->engine, &r->clock);
     d->phase = PH_ACTIVE;
@@ -334,6 +336,8 @@ static void on_landed(void *arg, uint64_t seq, const struct rw_counts *counts,
     struct renewald *d = arg;
     if (seq > d->landed_seq)
         d->landed_seq = seq;
+    if (d->api)
+        rw_api_landed(d->api, seq);
     d->metrics.commits_total++;
     rw_metrics_add(&d->metrics, counts);
     for (size_t i = 0; i < jobs->n; i++)
@@ -412,7 +416,8 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     if (!rw_reader_waiting(d->reader))
         return;
     if (rw_commit_in_flight(d->commit) == 0) {
-        proven(d); /* read to the end, everything landed */
+        proven(d); /* read to the end, everything landed: digest windows over can close */
+        rw_outbox_close_digests(d->outbox, rw_engine_now(d->engine), rw_lease_token(d->lease));
         /* Nothing else to do: a good time to fold the log into the chunks. */
         if (rw_commit_compact_idle(d->commit, rw_store_count(d->store)))
             schedule_work(d);
@@ -509,23 +514,6 @@ static void begin_stop(struct renewald *d, const char *sig)
     try_finish_stop(d);
 }
 
-/* Moves every account into a store laid out for SC (a reload changed the signals). */
-static struct rw_store *relayout(struct renewald *d, const struct rw_scorer *sc)
-{
-    struct rw_store *st = rw_store_new(rw_scorer_nslots(sc));
-    uint8_t rec[RW_ACCOUNT_RECORD_MAX];
-    size_t cursor = 0;
-    struct rw_account *a;
-    while ((a = rw_store_next(d->store, &cursor)) != NULL) {
-        size_t len = rw_account_encode(d->scorer, a, rec, sizeof rec);
-        struct rw_account *b =
-            len <= sizeof rec ? rw_account_decode(st, sc, a->id, a->id_len, rec, len, NULL) : NULL;
-        if (b && (a->flags & RW_ACCT_DIRTY))
-            rw_store_mark_dirty(st, b);
-    }
-    return st;
-}
-
 static void reload(struct renewald *d)
 {
     rw_notify_reloading();
@@ -554,7 +542,7 @@ static void reload(struct renewald *d)
     rw_log_set_format(cfg->log_format);
     if (d->store && layout) {
         /* Unchanged signals keep their aggregates; changed or new ones start empty. */
-        struct rw_store *st = relayout(d, scorer);
+        struct rw_store *st = rw_store_relayout(d->store, d->scorer, scorer);
         if (d->api)
             rw_api_store_gone(d->api);
         rw_engine_reconfigure(d->engine, cfg, scorer, st);
@@ -601,6 +589,7 @@ static void api_state(void *arg, struct rw_api_state *out)
     out->store = ready ? d->store : NULL;
     out->history = ready ? rw_engine_history(d->engine) : NULL;
     out->redis = rw_link_sink(d->writer_link);
+    out->standby = d->phase == PH_STANDBY;
     int64_t now = ready ? rw_engine_now(d->engine) : RW_NO_TIME;
     out->now_ms = now != RW_NO_TIME ? now : rw_wall_ms();
     if (d->phase == PH_ACTIVE && d->metrics.redis_up && !d->unproven)
@@ -617,6 +606,21 @@ static void api_state(void *arg, struct rw_api_state *out)
         out->unhealthy = "loading state";
     else
         out->unhealthy = "starting";
+}
+
+/* A snooze from the API: applied now, durable with the next commit. */
+static enum rw_snooze_result api_snooze(void *arg, const char *id, size_t len,
+                                        const struct rw_snooze_req *req, uint64_t *seq)
+{
+    struct renewald *d = arg;
+    if (d->phase != PH_ACTIVE)
+        return RW_SNOOZE_BUSY; /* stopping: nothing more is committed; the client is dropped */
+    enum rw_snooze_result r = rw_snooze_apply(d->engine, d->store, id, len, req);
+    if (r == RW_SNOOZE_DONE) {
+        *seq = rw_commit_next_seq(d->commit);
+        schedule_work(d); /* the flush point sends it, events or not */
+    }
+    return r;
 }
 
 static void api_metrics(void *arg, struct evbuffer *out)
@@ -716,7 +720,7 @@ static bool build(struct renewald *d)
     d->loader = rw_loader_new(writer, &loh, d);
     d->outbox = rw_outbox_new(d->base, writer, cfg, &d->metrics);
     if (cfg->http_listen) {
-        struct rw_api_hooks ah = {api_state, api_metrics};
+        struct rw_api_hooks ah = {api_state, api_metrics, api_snooze};
         d->api = rw_api_new(d->base, cfg->http_listen, &ah, d);
         if (!d->api)
             return false;

@@ -97,6 +97,7 @@ static void end_catch_up(struct rw_ingest *in, int64_t wall_ms)
 {
     in->phase = RW_INGEST_LIVE;
     rw_info("caught up with the streams; one alerting sweep, then real time");
+    rw_commit_catch_up(in->commit, wall_ms);
     rw_engine_end_catch_up(in->e, wall_ms);
 }
 

@@ -121,6 +121,10 @@ void rw_metrics_render(const struct rw_metrics *m, const struct rw_metrics_gauge
     for (int b = 0; b < RW_BAND_COUNT; b++)
         evbuffer_add_printf(out, "renewald_accounts{band=\"%s\"} %zu\n",
                             rw_band_name((enum rw_band)b), bands[b]);
+    header(out, "renewald_accounts_snoozed", "gauge",
+           "Accounts whose band alerts are snoozed (POST /v1/accounts/ID/snooze).");
+    evbuffer_add_printf(out, "renewald_accounts_snoozed %zu\n",
+                        g->store ? rw_store_snoozed(g->store) : (size_t)0);
     header(out, "renewald_arr", "gauge",
            "Annual recurring revenue of the accounts in each band (each rounded to cents).");
     for (int b = 0; b < RW_BAND_COUNT; b++) {

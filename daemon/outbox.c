@@ -9,6 +9,7 @@
 
 #include "renewald/core/alert.h"
 #include "renewald/core/jsonw.h"
+#include "renewald/digest.h"
 #include "renewald/http_client.h"
 #include "renewald/log.h"
 #include "renewald/retry.h"
@@ -72,6 +73,7 @@ struct rw_outbox {
     size_t depth, in_flight;
     bool running;
     struct event *timer;
+    struct rw_digests *digests; /* members of digest windows, not yet delivered */
 };
 
 static void job_free(struct job *j)
@@ -240,6 +242,12 @@ static int sink_index(const struct rw_config *cfg, const char *name)
 static void arm(struct rw_outbox *o);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
+/* A digest written to the outbox hash: delivered like any job. */
+static void add_digest_job(void *arg, const char *id, size_t id_len, const char *json, size_t len)
+{
+    rw_outbox_add(arg, id, id_len, json, len);
+}
+
 struct rw_outbox *rw_outbox_new(struct event_base *base, struct rw_cmd_sink sink,
                                 const struct rw_config *cfg, struct rw_metrics *metrics)
 {
@@ -256,6 +264,7 @@ struct rw_outbox *rw_outbox_new(struct event_base *base, struct rw_cmd_sink sink
     }
     for (int s = 0; s < cfg->nsinks; s++)
         rw_rate_init(&o->q[s].rate, cfg->sinks[s].rate_per_s);
+    o->digests = rw_digests_new(sink, cfg, add_digest_job, o);
     return o;
 }
 
@@ -279,6 +288,7 @@ void rw_outbox_reset(struct rw_outbox *o)
     o->in_flight = 0;
     o->running = false;
     evtimer_del(o->timer);
+    rw_digests_reset(o->digests);
 }
 
 void rw_outbox_free(struct rw_outbox *o)
@@ -291,6 +301,7 @@ void rw_outbox_free(struct rw_outbox *o)
         free(o->q[s].heap);
     if (o->timer)
         event_free(o->timer);
+    rw_digests_free(o->digests);
     free(o);
 }
 
@@ -310,6 +321,7 @@ static bool file_job(struct rw_outbox *o, struct job *j)
 
 void rw_outbox_set_config(struct rw_outbox *o, const struct rw_config *cfg)
 {
+    rw_digests_set_config(o->digests, cfg);
     /* Re-file queued jobs by sink name: a reload may reorder, add or remove sinks. */
     struct job **all = NULL;
     size_t n = 0, cap = 0;
@@ -404,6 +416,17 @@ void rw_outbox_add(struct rw_outbox *o, const char *job_id, size_t id_len, const
         json_decref(job);
         return;
     }
+    json_t *window = json_object_get(job, "digest");
+    if (json_is_integer(window)) { /* a member: held until its window closes */
+        json_t *end = json_object_get(job, "digest_end");
+        char *id = rw_xstrndup(job_id, id_len);
+        rw_digests_add(o->digests, id, sink, json_integer_value(window),
+                       json_is_integer(end) ? json_integer_value(end) : json_integer_value(window),
+                       alert, (uint64_t)seq);
+        free(id);
+        json_decref(job);
+        return;
+    }
     struct job *j = rw_xcalloc(1, sizeof *j);
     j->id = rw_xstrndup(job_id, id_len);
     j->sink = rw_xstrdup(sink);
@@ -450,7 +473,13 @@ size_t rw_outbox_in_flight(const struct rw_outbox *o)
 
 size_t rw_outbox_depth(const struct rw_outbox *o)
 {
-    return o->depth;
+    return o->depth + rw_digests_members(o->digests);
+}
+
+void rw_outbox_close_digests(struct rw_outbox *o, int64_t now_ms, const char *lease_token)
+{
+    if (now_ms != INT64_MIN) /* RW_NO_TIME: no event yet */
+        rw_digests_close(o->digests, now_ms, lease_token);
 }
 
 /* ---- bookkeeping in Redis: a failure leaves the job to be retried after a restart ---- */

@@ -1,6 +1,7 @@
 /* sink_email.c - one RFC 5322 message per alert over SMTP (smtps:// or STARTTLS). */
 #include "sink_internal.h"
 #include "renewald/core/alert.h"
+#include "renewald/core/digest.h"
 #include "renewald/core/readable.h"
 
 #include <math.h>
@@ -210,25 +211,115 @@ static void put_score(struct rw_sbuf *b, const struct rw_alert_view *v)
 
 #define SUBJECT_WHO_MAX 80 /* characters of the name (and id) in a subject */
 
+/* Date, From, To, SUBJECT, a Message-ID from ID and the sink, the MIME headers, the blank line. */
+static void put_headers(struct rw_sbuf *b, const struct rw_sink_conf *sink, const char *const *rcpt,
+                        int nrcpt, int64_t now_ms, const char *subject, const char *id)
+{
+    rw_sbuf_puts(b, "Date: ");
+    put_date(b, now_ms);
+    rw_sbuf_puts(b, "\r\nFrom: ");
+    rw_sbuf_put_line(b, sink->from ? sink->from : "renewald");
+    rw_sbuf_puts(b, "\r\nTo: ");
+    for (int i = 0; i < nrcpt; i++) {
+        rw_sbuf_puts(b, i ? ", " : "");
+        rw_sbuf_put_line(b, rcpt[i]);
+    }
+    rw_sbuf_puts(b, "\r\nSubject: ");
+    put_header_text(b, subject);
+    char *from = bare_address(sink->from ? sink->from : "");
+    const char *at = strrchr(from, '@');
+    rw_sbuf_puts(b, "\r\nMessage-ID: <");
+    put_msgid_part(b, id);
+    rw_sbuf_puts(b, ".");
+    put_msgid_part(b, sink->name);
+    rw_sbuf_puts(b, "@");
+    put_msgid_part(b, at && at[1] ? at + 1 : "renewald");
+    free(from);
+    rw_sbuf_puts(b, ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                    "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n");
+}
+
+#define DIGEST_LISTED 500 /* alerts listed in one digest message */
+
+/* One line (and the link) of an alert in a digest. */
+static void digest_item(struct rw_sbuf *b, const json_t *alert)
+{
+    struct rw_alert_view v;
+    rw_alert_view(alert, &v);
+    char who[4 * SUBJECT_WHO_MAX + 1], arr[48];
+    rw_readable_who(v.name, v.account, SUBJECT_WHO_MAX, who, sizeof who);
+    rw_sbuf_puts(b, "- ");
+    rw_sbuf_put_line(b, who);
+    rw_sbuf_puts(b, ": ");
+    put_what(b, &v);
+    rw_sbuf_puts(b, "; score ");
+    put_score(b, &v);
+    if (v.renewal_date) {
+        rw_sbuf_puts(b, "; renews ");
+        rw_sbuf_put_line(b, v.renewal_date);
+    }
+    rw_sink_fmt_arr(v.arr, arr, sizeof arr);
+    if (isfinite(v.arr))
+        rw_sbuf_printf(b, "; ARR %s", arr);
+    rw_sbuf_puts(b, "\r\n");
+    if (v.url && *v.url) {
+        rw_sbuf_puts(b, "  ");
+        rw_sbuf_put_line(b, v.url);
+        rw_sbuf_puts(b, "\r\n");
+    }
+}
+
+/* A digest: one message listing its alerts, most urgent first. */
+static char *digest_message(const struct rw_sink_conf *sink, const json_t *d,
+                            const char *const *rcpt, int nrcpt, int64_t now_ms)
+{
+    const json_t *alerts = json_object_get(d, "alerts");
+    size_t n = json_array_size(alerts), risk = 0, watch = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *band = rw_alert_str(json_array_get(alerts, i), "band");
+        risk += band && strcmp(band, "at_risk") == 0;
+        watch += band && strcmp(band, "watch") == 0;
+    }
+    const char *id = rw_alert_str(d, "id"), *from = rw_alert_str(d, "window_start"),
+               *to = rw_alert_str(d, "window_end");
+    struct rw_sbuf b = {0}, tmp = {0};
+    rw_sbuf_printf(&tmp, "[renewald] digest: %zu alert%s (%zu at risk, %zu watch)", n,
+                   n == 1 ? "" : "s", risk, watch);
+    char *subject = rw_sbuf_take(&tmp);
+    put_headers(&b, sink, rcpt, nrcpt, now_ms, subject, id ? id : "digest");
+    free(subject);
+    if (from && to && strcmp(from, to) == 0) { /* a catch-up digest */
+        rw_sbuf_printf(&b, "%zu alert%s when renewald caught up at ", n, n == 1 ? "" : "s");
+        rw_sbuf_put_line(&b, to);
+    } else {
+        rw_sbuf_printf(&b, "%zu alert%s from ", n, n == 1 ? "" : "s");
+        rw_sbuf_put_line(&b, from ? from : "?");
+        rw_sbuf_puts(&b, " to ");
+        rw_sbuf_put_line(&b, to ? to : "?");
+    }
+    rw_sbuf_puts(&b, ", most urgent first:\r\n\r\n");
+    for (size_t i = 0; i < n && i < DIGEST_LISTED; i++)
+        digest_item(&b, json_array_get(alerts, i));
+    if (n > DIGEST_LISTED)
+        rw_sbuf_printf(&b, "... and %zu more (every alert is in the alerts stream)\r\n",
+                       n - DIGEST_LISTED);
+    rw_sbuf_puts(&b, "\r\n-- \r\nrenewald \xc2\xb7 digest ");
+    rw_sbuf_put_line(&b, id ? id : "?");
+    rw_sbuf_puts(&b, "\r\n");
+    return rw_sbuf_take(&b);
+}
+
 char *rw_sink_email_message(const struct rw_sink_conf *sink, const json_t *alert,
                             const char *const *rcpt, int nrcpt, int64_t now_ms)
 {
+    if (rw_digest_is(alert))
+        return digest_message(sink, alert, rcpt, nrcpt, now_ms);
     struct rw_alert_view v;
     rw_alert_view(alert, &v);
     struct rw_sbuf b = {0}, tmp = {0};
     const char *id = v.id ? v.id : "unknown";
     char who[4 * SUBJECT_WHO_MAX + 1];
     rw_readable_who(v.name, v.account, SUBJECT_WHO_MAX, who, sizeof who);
-
-    rw_sbuf_puts(&b, "Date: ");
-    put_date(&b, now_ms);
-    rw_sbuf_puts(&b, "\r\nFrom: ");
-    rw_sbuf_put_line(&b, sink->from ? sink->from : "renewald");
-    rw_sbuf_puts(&b, "\r\nTo: ");
-    for (int i = 0; i < nrcpt; i++) {
-        rw_sbuf_puts(&b, i ? ", " : "");
-        rw_sbuf_put_line(&b, rcpt[i]);
-    }
 
     /* Subject: "[renewald] Acme Corp (acct-1): at risk (was watch), score 31.4 ▼ 12.6". */
     rw_sbuf_printf(&tmp, "[renewald] %s: ", who);
@@ -242,21 +333,8 @@ char *rw_sink_email_message(const struct rw_sink_conf *sink, const json_t *alert
         }
     }
     char *subject = rw_sbuf_take(&tmp);
-    rw_sbuf_puts(&b, "\r\nSubject: ");
-    put_header_text(&b, subject);
+    put_headers(&b, sink, rcpt, nrcpt, now_ms, subject, id);
     free(subject);
-
-    char *from = bare_address(sink->from ? sink->from : "");
-    const char *at = strrchr(from, '@');
-    rw_sbuf_puts(&b, "\r\nMessage-ID: <");
-    put_msgid_part(&b, id);
-    rw_sbuf_puts(&b, ".");
-    put_msgid_part(&b, sink->name);
-    rw_sbuf_puts(&b, "@");
-    put_msgid_part(&b, at && at[1] ? at + 1 : "renewald");
-    free(from);
-    rw_sbuf_puts(&b, ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n");
 
     /* Body: the headline, the facts, what pulls the score down, the link. */
     rw_sbuf_put_line(&b, who);

@@ -2,6 +2,7 @@
  * plus a text fallback. */
 #include "sink_internal.h"
 #include "renewald/core/alert.h"
+#include "renewald/core/digest.h"
 #include "renewald/core/readable.h"
 
 #include <math.h>
@@ -177,8 +178,77 @@ static void add_field(json_t *fields, const char *label, const char *value, bool
     json_array_append_new(fields, mrkdwn(take_text(&b)));
 }
 
+#define DIGEST_LISTED 20 /* alerts listed one per block (Slack takes 50 blocks at most) */
+
+/* "2026-03-02 00:00" of an RFC 3339 time into BUF. */
+static void short_time(const char *t, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.16s", t ? t : "?");
+    char *sep = strchr(buf, 'T');
+    if (sep)
+        *sep = ' ';
+}
+
+/* A digest: a header with the count, the window, one section per alert (most urgent
+ * first) up to DIGEST_LISTED, then the count of the rest and a link to the first of them. */
+static json_t *digest_payload(const json_t *d)
+{
+    const json_t *alerts = json_object_get(d, "alerts");
+    size_t n = json_array_size(alerts);
+    struct rw_sbuf b = {0};
+    json_t *blocks = json_array();
+    rw_sbuf_printf(&b, "renewald digest \xc2\xb7 %zu alert%s", n, n == 1 ? "" : "s");
+    char *s = rw_sbuf_take(&b);
+    json_array_append_new(blocks, json_pack("{s:s, s:{s:s, s:s, s:b}}", "type", "header", "text",
+                                            "type", "plain_text", "text", s, "emoji", 1));
+    char from[24], to[24];
+    short_time(rw_alert_str(d, "window_start"), from, sizeof from);
+    short_time(rw_alert_str(d, "window_end"), to, sizeof to);
+    if (strcmp(from, to) == 0) /* a catch-up digest */
+        rw_sbuf_printf(&b, "caught up at %s UTC: the current picture, most urgent first", to);
+    else
+        rw_sbuf_printf(&b, "%s \xe2\x80\x93 %s UTC, most urgent first", from, to);
+    json_array_append_new(
+        blocks, json_pack("{s:s, s:[o]}", "type", "context", "elements", mrkdwn(take_text(&b))));
+    for (size_t i = 0; i < n && i < DIGEST_LISTED; i++) {
+        const json_t *a = json_array_get(alerts, i);
+        char *line = rw_sink_slack_text(a);
+        rw_sbuf_puts(&b, line);
+        free(line);
+        const char *url = rw_alert_str(a, "url");
+        if (url && *url) {
+            rw_sbuf_puts(&b, " \xc2\xb7 <");
+            put_link_url(&b, url);
+            rw_sbuf_puts(&b, "|open>");
+        }
+        json_array_append_new(
+            blocks, json_pack("{s:s, s:o}", "type", "section", "text", mrkdwn(take_text(&b))));
+    }
+    if (n > DIGEST_LISTED) {
+        const json_t *next = json_array_get(alerts, DIGEST_LISTED);
+        const char *url = rw_alert_str(next, "url");
+        rw_sbuf_printf(&b, "\xe2\x80\xa6 and *%zu more* in this digest", n - DIGEST_LISTED);
+        if (url && *url) {
+            rw_sbuf_puts(&b, ": <");
+            put_link_url(&b, url);
+            rw_sbuf_puts(&b, "|the next one>");
+        }
+        json_array_append_new(
+            blocks, json_pack("{s:s, s:o}", "type", "section", "text", mrkdwn(take_text(&b))));
+    }
+    rw_sbuf_printf(&b, "renewald digest: %zu alert%s from %s to %s UTC", n, n == 1 ? "" : "s", from,
+                   to);
+    char *text = take_text(&b);
+    json_t *payload = json_pack("{s:s, s:o}", "text", text, "blocks", blocks);
+    free(text);
+    free(s);
+    return payload;
+}
+
 json_t *rw_sink_slack_payload(const json_t *alert)
 {
+    if (rw_digest_is(alert))
+        return digest_payload(alert);
     struct rw_alert_view v;
     rw_alert_view(alert, &v);
     struct rw_sbuf b = {0};

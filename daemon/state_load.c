@@ -273,6 +273,7 @@ static void on_meta(struct rw_link *link, redisReply *reply, void *arg)
     struct rw_load_result *res = ld->res;
     struct rw_engine_clock *c = &res->clock;
     res->commit_seq = 0;
+    res->catch_up_ms = RW_NO_TIME;
     c->now_ms = c->last_sweep_ms = c->sweep_ms = c->target_ms = RW_NO_TIME;
     c->history_day = RW_NO_DAY;
     c->sweep_full = c->sweep_alerting = false;
@@ -296,6 +297,8 @@ static void on_meta(struct rw_link *link, redisReply *reply, void *arg)
             res->log.log_from = (uint64_t)parse_i64(v, 0);
         else if (key_is(k, "chunks"))
             res->log.nchunks = (uint32_t)parse_i64(v, 0);
+        else if (key_is(k, "catch_up"))
+            res->catch_up_ms = parse_i64(v, RW_NO_TIME);
     }
     if (res->log.nchunks > RW_ORDINAL_MAX / RW_CHUNK_ACCOUNTS + 1) {
         finish(ld, false, "meta: implausible chunk count", NULL);

@@ -193,10 +193,11 @@ def main():
     slack = os.path.join(a.received, "slack.jsonl")
     msgs = [json.loads(l) for l in open(slack) if l.strip()] if os.path.exists(slack) else []
     print()
-    print("== one Slack message (of %d posted to the Slack-like sink), as Slack shows it ==" %
-          len(msgs))
+    digests = [p for p in msgs if (p.get("text") or "").startswith("renewald digest")]
+    print("== one Slack message (of %d posted to the Slack-like sink%s), as Slack shows it ==" %
+          (len(msgs), ": the catch-up's alerts as one digest" if digests else ""))
     if msgs:
-        for line in slack_as_text(msgs[0]):
+        for line in slack_as_text((digests or msgs)[0]):
             print("  | " + line)
     mails = sorted(glob.glob(os.path.join(a.received, "mail", "*.eml")))
     print()

@@ -295,6 +295,7 @@ struct rw_account *rw_account_decode(struct rw_store *st, const struct rw_scorer
     memcpy(bbuf, by.s ? by.s : "", by.len);
     bbuf[by.len] = '\0';
     rw_account_set_snooze(a, snooze_until, reason.len ? rbuf : NULL, by.len ? bbuf : NULL);
+    rw_store_note_snooze(st, a);
 
     double *agg = rw_account_agg(a);
     rw_scorer_reset(sc, agg);
@@ -314,4 +315,22 @@ struct rw_account *rw_account_decode(struct rw_store *st, const struct rw_scorer
     if (signals_reset)
         *signals_reset = reset;
     return a;
+}
+
+struct rw_store *rw_store_relayout(const struct rw_store *old, const struct rw_scorer *old_sc,
+                                   const struct rw_scorer *new_sc)
+{
+    struct rw_store *st = rw_store_new(rw_scorer_nslots(new_sc));
+    uint8_t rec[RW_ACCOUNT_RECORD_MAX];
+    size_t cursor = 0;
+    struct rw_account *a;
+    while ((a = rw_store_next(old, &cursor)) != NULL) {
+        size_t len = rw_account_encode(old_sc, a, rec, sizeof rec);
+        struct rw_account *b = len <= sizeof rec
+                                   ? rw_account_decode(st, new_sc, a->id, a->id_len, rec, len, NULL)
+                                   : NULL;
+        if (b && (a->flags & RW_ACCT_DIRTY))
+            rw_store_mark_dirty(st, b);
+    }
+    return st;
 }

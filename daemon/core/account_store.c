@@ -32,6 +32,7 @@ struct rw_store {
     size_t icap, icount;
     struct rw_account **dirty;
     size_t ndirty, dirty_cap;
+    size_t nsnoozed;
 };
 
 /* A seeded 64-bit hash (wyhash-like multiply-fold): ids are external input. */
@@ -449,8 +450,28 @@ int64_t rw_account_snoozed_until(const struct rw_account *a)
     return a->ext ? a->ext->snoozed_until_ms : RW_NO_TIME;
 }
 
+void rw_store_note_snooze(struct rw_store *st, struct rw_account *a)
+{
+    bool on = a->ext != NULL, counted = (a->flags & RW_ACCT_SNOOZED) != 0;
+    if (on == counted)
+        return;
+    if (on) {
+        st->nsnoozed++;
+        a->flags |= RW_ACCT_SNOOZED;
+    } else {
+        st->nsnoozed--;
+        a->flags &= (uint8_t)~RW_ACCT_SNOOZED;
+    }
+}
+
+size_t rw_store_snoozed(const struct rw_store *st)
+{
+    return st->nsnoozed;
+}
+
 void rw_store_mark_dirty(struct rw_store *st, struct rw_account *a)
 {
+    rw_store_note_snooze(st, a);
     if (a->flags & RW_ACCT_DIRTY)
         return;
     if (st->ndirty == st->dirty_cap) {

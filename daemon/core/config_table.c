@@ -569,6 +569,11 @@ static const struct key_def sink_keys[] = {
      .sink_types = ALL_SINKS},
     {"rate", KT_RATE, 0, .dmin = 0, .dmax = 10000, .off = K(rate_per_s), .sink_types = ALL_SINKS},
     {"concurrency", KT_INT, 0, 1, 64, .def = "4", .off = K(concurrency), .sink_types = ALL_SINKS},
+    {"digest", KT_DURATION, 0, 0, 31 * DAY_MS, .def = "0s", .off = K(digest_ms),
+     .sink_types = ALL_SINKS},
+    {"digest_offset", KT_DURATION, 0, 0, 31 * DAY_MS, .def = "0s", .off = K(digest_offset_ms),
+     .sink_types = ALL_SINKS},
+    {"catch_up_digest", KT_BOOL, 0, .off = K(catch_up_digest), .sink_types = ALL_SINKS},
 };
 
 static const struct key_def route_keys[] = {
@@ -695,6 +700,15 @@ static void check_sink(struct loader *ld, int idx)
     }
     if (sink->type == RW_SINK_SLACK && !kset(st, k, "rate"))
         sink->rate_per_s = 1.0;
+    if (!kset(st, k, "catch_up_digest"))
+        sink->catch_up_digest = sink->type == RW_SINK_SLACK || sink->type == RW_SINK_EMAIL;
+    if (kok(st, k, "digest") && sink->digest_ms > 0 && sink->digest_ms < 60 * SEC_MS)
+        conf_error(ld, kline(st, k, "digest"), "digest must be 0 (none) or at least 1m in %s",
+                   title);
+    if (kok(st, k, "digest_offset") && sink->digest_offset_ms > 0 &&
+        sink->digest_offset_ms >= sink->digest_ms)
+        conf_error(ld, kline(st, k, "digest_offset"),
+                   "digest_offset must be shorter than digest in %s", title);
 }
 
 static void check_route(struct loader *ld, int idx)

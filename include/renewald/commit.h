@@ -72,7 +72,12 @@ void rw_commit_applied(struct rw_commit *c, int stream, const char *id, size_t i
 /* Appends a dead letter (the event is cut at RW_DEAD_EVENT_MAX; EVENT may be NULL). */
 void rw_commit_dead(struct rw_commit *c, int stream, const char *id, size_t id_len,
                     const char *reason, const char *event, size_t event_len);
-/* Appends an alert and a delivery job for each sink in SINKS (bit i = cfg->sinks[i]). */
+/* Alerts created at TS_MS ended a catch-up: for a sink with catch_up_digest (and no
+ * digest) their jobs join the catch-up digest of TS_MS (core/digest.h).  Written with
+ * every commit (meta "catch_up"), so a restart inside that sweep keeps the digest. */
+void rw_commit_catch_up(struct rw_commit *c, int64_t ts_ms);
+/* Appends an alert and a delivery job for each sink in SINKS (bit i = cfg->sinks[i]);
+ * for a digest sink the job is a member of its window ("digest", "digest_end"). */
 void rw_commit_alert(struct rw_commit *c, const struct rw_alert *al, uint32_t sinks);
 /* Writes history entries of DAY for ordinals [FROM, FROM + N) (16-bit each). */
 void rw_commit_history(struct rw_commit *c, int32_t day, uint32_t from, const uint16_t *entries,
@@ -97,6 +102,8 @@ bool rw_commit_pending(const struct rw_commit *c, const struct rw_store *store);
 /* Sends the pending write, if any; false when it could not be sent (link down). */
 bool rw_commit_flush(struct rw_commit *c, const struct rw_commit_state *st) RW_NODISCARD;
 size_t rw_commit_in_flight(const struct rw_commit *c);
+/* The number of the next write: it carries what is pending now (the dirty accounts). */
+uint64_t rw_commit_next_seq(const struct rw_commit *c);
 /* Idle: starts a compaction round when the log has waited long enough (then
  * rw_commit_pending is true until the round is done).  NACCOUNTS: in memory. */
 bool rw_commit_compact_idle(struct rw_commit *c, size_t naccounts);

@@ -66,6 +66,9 @@ struct rw_sink_conf {
     int max_attempts;         /* default 12, >= 1 */
     double rate_per_s;        /* 0 = unlimited; slack default 1 */
     int concurrency;          /* default 4, >= 1 */
+    int64_t digest_ms;        /* one message per window of this length; 0 = none */
+    int64_t digest_offset_ms; /* windows start at multiples of digest_ms plus this */
+    bool catch_up_digest;     /* the alerts that end a catch-up go out as one digest */
 };
 
 struct rw_route_conf {

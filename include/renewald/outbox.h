@@ -9,7 +9,10 @@
  * drives transfers on the HTTP client.
  *
  * Job JSON: {"sink": NAME, "attempts": N, "due": MS, "seq": N, "ts": MS,
- * "account": ID, "alert": {...}}; job id "ALERTID:SINK".  The outbox owns its
+ * "account": ID, "alert": {...}}; job id "ALERTID:SINK".  A job with "digest"
+ * (and "digest_end") is a member of a digest window: it is held by the digests
+ * (digest.h, owned here) until its window closes into one digest job, whose
+ * "alert" is the digest object and whose "account" is the digest id.  The outbox owns its
  * jobs and transfers; it borrows the config (swap with rw_outbox_set_config)
  * and the metrics.
  */
@@ -37,7 +40,11 @@ void rw_outbox_set_running(struct rw_outbox *o, bool running);
 /* A reload changed the sinks: re-resolve queued jobs by sink name. */
 void rw_outbox_set_config(struct rw_outbox *o, const struct rw_config *cfg);
 size_t rw_outbox_in_flight(const struct rw_outbox *o);
+/* Jobs queued, digest members included. */
 size_t rw_outbox_depth(const struct rw_outbox *o);
+/* Every alert created before NOW_MS (the engine's now) has landed: the digest
+ * windows over by then are written (digest.h), fenced by LEASE_TOKEN. */
+void rw_outbox_close_digests(struct rw_outbox *o, int64_t now_ms, const char *lease_token);
 
 /* The script that moves a job to the dead letters (for tests). */
 extern const char rw_outbox_dead_script[];

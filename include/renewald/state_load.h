@@ -23,7 +23,8 @@ struct rw_load_result {
     struct rw_applied applied;
     struct rw_engine_clock clock;
     uint64_t commit_seq;
-    bool empty; /* nothing saved: a first start, or Redis lost its data */
+    int64_t catch_up_ms; /* when the last catch-up ended (rw_commit_catch_up), or RW_NO_TIME */
+    bool empty;          /* nothing saved: a first start, or Redis lost its data */
     int groups_created;
     size_t accounts, bad_records, signals_reset, jobs, history_days;
     struct rw_log_state log; /* for the commit's compaction (owned here until taken) */

@@ -121,6 +121,8 @@ def served_paths():
         out.add("/v1/accounts/{id}")
         for sub in re.findall(r'strcmp\(slash, "(/[a-z_]+)"\) == 0', src):
             out.add("/v1/accounts/{id}" + sub)
+    for sub in re.findall(r'suffix\[\] = "(/[a-z_]+)"', src):
+        out.add("/v1/accounts/{id}" + sub)
     return out
 
 
@@ -185,6 +187,11 @@ def requests_for(path, method, code):
         "503": ("standby", p, AUTH, body),
         "403": ("standby", p, AUTH, body),
     }
+    if path.endswith("/snooze") and code == "413":
+        return ("active", p, AUTH, {"until": "2026-03-20", "reason": "r" * 5000})
+    if path.endswith("/snooze") and code == "503":
+        # a standby refuses writes with 403; an instance with no state yet answers 503
+        return ("down", p, AUTH, body)
     if code == "400":
         if "{id}" in path:
             return ("active", too_long, AUTH, body)
@@ -196,10 +203,14 @@ def requests_for(path, method, code):
     return table.get(code)
 
 
-def test_every_documented_answer(daemons):
+def test_every_documented_answer(daemons, daemon_factory):
     active, standby = daemons
     doc = load_doc()
-    by_name = {"active": active, "standby": standby}
+    # an instance that cannot reach Redis: it serves HTTP but holds no state
+    down = daemon_factory(simple_config(free_port(), free_port(), http={"token": TOKEN}),
+                          name="down")
+    wait_until(lambda: down.get("/healthz")[0] == 503, timeout=60, what="down answers 503")
+    by_name = {"active": active, "standby": standby, "down": down}
     checked = []
     pending = []
     for path, ops in doc["paths"].items():

@@ -30,6 +30,7 @@ struct rw_account_ext {
 enum {
     RW_ACCT_DIRTY = 1u << 0,     /* store: in the dirty set */
     RW_ACCT_DUE_STALE = 1u << 1, /* engine: due time to be recomputed */
+    RW_ACCT_SNOOZED = 1u << 2,   /* store: counted in rw_store_snoozed */
 };
 
 struct rw_account {
@@ -128,8 +129,13 @@ void rw_account_set_snooze(struct rw_account *a, int64_t until_ms, const char *r
 /* The snooze end, RW_NO_TIME when not snoozed. */
 int64_t rw_account_snoozed_until(const struct rw_account *a);
 
-/* The dirty set: accounts whose persisted state changed since the last rw_store_clear_dirty. */
+/* The dirty set: accounts whose persisted state changed since the last rw_store_clear_dirty.
+ * Marking an account also brings the count of snoozed accounts up to date. */
 void rw_store_mark_dirty(struct rw_store *st, struct rw_account *a);
+/* Accounts with a snooze on record (renewald_accounts_snoozed): a snooze set or
+ * cleared is counted at rw_store_mark_dirty, or at rw_store_note_snooze. */
+size_t rw_store_snoozed(const struct rw_store *st);
+void rw_store_note_snooze(struct rw_store *st, struct rw_account *a);
 struct rw_account *const *rw_store_dirty(const struct rw_store *st, size_t *n);
 void rw_store_clear_dirty(struct rw_store *st);
 
@@ -161,5 +167,9 @@ size_t rw_account_encode(const struct rw_scorer *sc, const struct rw_account *a,
 struct rw_account *rw_account_decode(struct rw_store *st, const struct rw_scorer *sc,
                                      const char *id, size_t id_len, const uint8_t *buf, size_t len,
                                      int *signals_reset) RW_NODISCARD;
+/* A new store laid out for NEW_SC holding every account of OLD (laid out for
+ * OLD_SC) through their records, dirty ones still dirty; the caller frees both. */
+struct rw_store *rw_store_relayout(const struct rw_store *old, const struct rw_scorer *old_sc,
+                                   const struct rw_scorer *new_sc) RW_NODISCARD;
 
 #endif
