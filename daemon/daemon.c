@@ -406,6 +406,8 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
         return;
     flush(d);
     if (!idle) {
+        if (rw_commit_in_flight(d->commit) < RW_COMMITS_IN_FLIGHT)
+            rw_reader_read_ahead(d->reader);
         schedule_work(d);
         return;
     }

@@ -78,6 +78,19 @@ bool rw_reader_busy(const struct rw_reader *r)
     return r->busy;
 }
 
+void rw_reader_read_ahead(struct rw_reader *r)
+{
+    if (!r->running || r->busy)
+        return;
+    uint32_t want = 0;
+    for (int s = 0; s < r->cfg->nstreams; s++)
+        if ((r->pending[s] || !r->at_end[s]) &&
+            rw_merge_queued(r->merge, s) <= (size_t)r->cfg->batch)
+            want |= 1u << s;
+    if (want)
+        rw_reader_kick(r, want);
+}
+
 bool rw_reader_waiting(const struct rw_reader *r)
 {
     return r->busy && r->blocking;

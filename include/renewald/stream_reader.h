@@ -45,6 +45,12 @@ void rw_reader_stop(struct rw_reader *r);
  */
 void rw_reader_kick(struct rw_reader *r, uint32_t want);
 bool rw_reader_busy(const struct rw_reader *r);
+/*
+ * While a batch is being applied, reads the next one, so that Redis answers on
+ * the other core instead of after the batch: the streams whose last read came
+ * back full and that have at most one batch queued, unless a read is in flight.
+ */
+void rw_reader_read_ahead(struct rw_reader *r);
 /* A read is waiting in Redis at the end of every stream (nothing to do meanwhile). */
 bool rw_reader_waiting(const struct rw_reader *r);
 /* Age in ms of the newest entry STREAM returned (by its id) at the wall time NOW,
