@@ -394,6 +394,11 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     struct renewald *d = arg;
     if (d->phase != PH_ACTIVE)
         return;
+    /* Backpressure: with the commit window full, work would pile into one huge next
+     * commit (a first sweep over a million accounts: one commit of all of it, the lease
+     * renewal queued behind it lapsing).  A landing schedules the work again. */
+    if (rw_commit_in_flight(d->commit) >= RW_COMMITS_IN_FLIGHT)
+        return;
     double cpu0 = rw_cpu_seconds();
     int64_t t0 = rw_mono_ms();
     bool idle = rw_ingest_run(d->ingest, rw_wall_ms(), t0 + WORK_BUDGET_MS);
