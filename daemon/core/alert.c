@@ -160,21 +160,16 @@ void rw_alert_render(struct rw_jsonw *w, const struct rw_alert *al, const char *
     rw_jsonw_obj_close(w);
 }
 
-void rw_alert_id(const char *account, enum rw_alert_kind kind, const char *discriminator,
-                 char out[RW_ALERT_ID_LEN + 1])
+void rw_hash_id(const void *const *parts, const size_t *lens, int n, char out[RW_ALERT_ID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    const char *kname = rw_alert_kind_name(kind);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-    /* NUL separators keep ("ab","c") and ("a","bc") apart. */
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(ctx, account, strlen(account) + 1) != 1 ||
-        EVP_DigestUpdate(ctx, kname, strlen(kname) + 1) != 1 ||
-        EVP_DigestUpdate(ctx, discriminator, strlen(discriminator)) != 1 ||
-        EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen < RW_ALERT_ID_LEN / 2) {
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (int k = 0; ok && k < n; k++)
+        ok = EVP_DigestUpdate(ctx, parts[k], lens[k]) == 1;
+    if (!ok || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen < RW_ALERT_ID_LEN / 2) {
         fprintf(stderr, "renewald: SHA-256 unavailable\n");
         abort();
     }
@@ -184,6 +179,16 @@ void rw_alert_id(const char *account, enum rw_alert_kind kind, const char *discr
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[RW_ALERT_ID_LEN] = '\0';
+}
+
+void rw_alert_id(const char *account, enum rw_alert_kind kind, const char *discriminator,
+                 char out[RW_ALERT_ID_LEN + 1])
+{
+    const char *kname = rw_alert_kind_name(kind);
+    /* NUL separators keep ("ab","c") and ("a","bc") apart. */
+    const void *parts[] = {account, kname, discriminator};
+    size_t lens[] = {strlen(account) + 1, strlen(kname) + 1, strlen(discriminator)};
+    rw_hash_id(parts, lens, 3, out);
 }
 
 char *rw_alert_dumps(const json_t *v)

@@ -1,7 +1,6 @@
 /* digest.c - digest windows, ids and objects (no I/O). */
 #include "renewald/core/digest.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,28 +22,12 @@ bool rw_digest_window_over(int64_t start_ms, int64_t end_ms, int64_t now_ms)
 void rw_digest_id(const char *sink, int64_t start_ms, int64_t end_ms, const char *recipient,
                   char out[RW_ALERT_ID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
     char times[64];
     int n =
         snprintf(times, sizeof times, "%lld%c%lld", (long long)start_ms, '\0', (long long)end_ms);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(ctx, "digest", 7) != 1 ||
-        EVP_DigestUpdate(ctx, sink, strlen(sink) + 1) != 1 ||
-        EVP_DigestUpdate(ctx, times, (size_t)n + 1) != 1 ||
-        EVP_DigestUpdate(ctx, recipient, strlen(recipient)) != 1 ||
-        EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen < RW_ALERT_ID_LEN / 2) {
-        fprintf(stderr, "renewald: SHA-256 unavailable\n");
-        abort();
-    }
-    EVP_MD_CTX_free(ctx);
-    for (int i = 0; i < RW_ALERT_ID_LEN / 2; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[RW_ALERT_ID_LEN] = '\0';
+    const void *parts[] = {"digest", sink, times, recipient};
+    size_t lens[] = {7, strlen(sink) + 1, (size_t)n + 1, strlen(recipient)};
+    rw_hash_id(parts, lens, 4, out);
 }
 
 /* 0 at_risk, 1 watch, 2 anything else. */

@@ -71,6 +71,13 @@ int rw_alert_drivers(const struct rw_alert_signal *sig, int n, int out[RW_ALERT_
 void rw_alert_render_url(struct rw_jsonw *w, const char *tmpl, const char *id, size_t id_len);
 
 /*
+ * An id from N byte strings: lowercase hex of the first RW_ALERT_ID_LEN / 2
+ * bytes of SHA-256 over PARTS[0..N) (LENS bytes each, concatenated as given:
+ * callers put their own separators in).  Alerts and digests share it.
+ */
+void rw_hash_id(const void *const *parts, const size_t *lens, int n, char out[RW_ALERT_ID_LEN + 1]);
+
+/*
  * The deterministic id of an alert: lowercase hex of the first 16 bytes of
  * SHA-256 over ACCOUNT, NUL, the kind's name, NUL, DISCRIMINATOR (a band
  * transition counter, or the renewal date and window).
