@@ -308,34 +308,52 @@ static void on_discovery_disconnect(const redisAsyncContext *ac, int status)
     next_attempt(cl);
 }
 
-/* Connects to candidate ADDR and sends the query; false when that failed at once. */
-static bool ask_node(struct rw_cluster *cl, const char *addr)
+/* A connection to ADDR (its host copied into HOST) on the loop, with these
+ * callbacks and CL as its data; NULL when that failed at once. */
+static redisAsyncContext *open_node(struct rw_cluster *cl, const char *addr, char *host,
+                                    size_t hostcap, redisConnectCallback *on_connect,
+                                    redisDisconnectCallback *on_disconnect)
 {
     int port;
-    if (!rw_split_host_port(addr, cl->dhost, sizeof cl->dhost, 1, &port))
-        return false;
-    redisAsyncContext *ac = redisAsyncConnect(cl->dhost, port);
+    if (!rw_split_host_port(addr, host, hostcap, 1, &port))
+        return NULL;
+    redisAsyncContext *ac = redisAsyncConnect(host, port);
     if (!ac || ac->err) {
         if (ac)
             redisAsyncFree(ac);
-        return false;
+        return NULL;
     }
     ac->data = cl;
     if (redisLibeventAttach(ac, cl->base) != REDIS_OK) {
         redisAsyncFree(ac);
-        return false;
+        return NULL;
     }
-    redisAsyncSetConnectCallback(ac, on_discovery_connect);
-    redisAsyncSetDisconnectCallback(ac, on_discovery_disconnect);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    return ac;
+}
+
+/* Queues AUTH on AC when a password is set (its reply to CB); false when that failed. */
+static bool send_auth(const struct rw_cluster *cl, redisAsyncContext *ac, redisCallbackFn *cb)
+{
+    if (!cl->password)
+        return true;
+    const char *argv[3] = {"AUTH", cl->username ? cl->username : cl->password, cl->password};
+    size_t lens[3] = {4, strlen(argv[1]), strlen(cl->password)};
+    return redisAsyncCommandArgv(ac, cb, NULL, cl->username ? 3 : 2, argv, lens) == REDIS_OK;
+}
+
+/* Connects to candidate ADDR and sends the query; false when that failed at once. */
+static bool ask_node(struct rw_cluster *cl, const char *addr)
+{
+    redisAsyncContext *ac = open_node(cl, addr, cl->dhost, sizeof cl->dhost, on_discovery_connect,
+                                      on_discovery_disconnect);
+    if (!ac)
+        return false;
     cl->dac = ac;
-    if (cl->password) {
-        const char *argv[3] = {"AUTH", cl->username ? cl->username : cl->password, cl->password};
-        size_t lens[3] = {4, strlen(argv[1]), strlen(cl->password)};
-        if (redisAsyncCommandArgv(ac, on_auth, NULL, cl->username ? 3 : 2, argv, lens) !=
-            REDIS_OK) {
-            close_attempt(cl);
-            return false;
-        }
+    if (!send_auth(cl, ac, on_auth)) {
+        close_attempt(cl);
+        return false;
     }
     send_view_query(cl);
     return cl->dac != NULL;
@@ -462,32 +480,15 @@ void rw_cluster_ask_close(struct rw_cluster *cl)
 static bool ask_connect(struct rw_cluster *cl, const char *addr)
 {
     char host[64];
-    int port;
-    if (!rw_split_host_port(addr, host, sizeof host, 1, &port))
+    redisAsyncContext *ac =
+        open_node(cl, addr, host, sizeof host, on_ask_connect, on_ask_disconnect);
+    if (!ac)
         return false;
-    redisAsyncContext *ac = redisAsyncConnect(host, port);
-    if (!ac || ac->err) {
-        if (ac)
-            redisAsyncFree(ac);
-        return false;
-    }
-    ac->data = cl;
-    if (redisLibeventAttach(ac, cl->base) != REDIS_OK) {
-        redisAsyncFree(ac);
-        return false;
-    }
-    redisAsyncSetConnectCallback(ac, on_ask_connect);
-    redisAsyncSetDisconnectCallback(ac, on_ask_disconnect);
     cl->ask_ac = ac;
     snprintf(cl->ask_addr, sizeof cl->ask_addr, "%s", addr);
-    if (cl->password) {
-        const char *argv[3] = {"AUTH", cl->username ? cl->username : cl->password, cl->password};
-        size_t lens[3] = {4, strlen(argv[1]), strlen(cl->password)};
-        if (redisAsyncCommandArgv(ac, on_ask_reply, NULL, cl->username ? 3 : 2, argv, lens) !=
-            REDIS_OK) {
-            rw_cluster_ask_close(cl);
-            return false;
-        }
+    if (!send_auth(cl, ac, on_ask_reply)) {
+        rw_cluster_ask_close(cl);
+        return false;
     }
     return true;
 }
