@@ -225,7 +225,7 @@ void rw_engine_stats(const struct rw_engine *e, struct rw_engine_stats *out)
 
 static int history_tenths(const struct rw_engine *e, const struct rw_account *a, int32_t day)
 {
-    int t = rw_history_tenths(rw_history_get(e->hist, day, a->ordinal));
+    int t = rw_history_tenths_at(e->hist, day, a->ordinal);
     return t < 0 ? RW_NO_TENTHS : t;
 }
 

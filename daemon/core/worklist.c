@@ -119,8 +119,8 @@ bool rw_worklist_delta(const struct rw_history *h, const struct rw_account *a, i
     if (!h)
         return false;
     int32_t today = rw_day_of_ms(now_ms);
-    int t0 = rw_history_tenths(rw_history_get(h, today, a->ordinal));
-    int t1 = rw_history_tenths(rw_history_get(h, today - days, a->ordinal));
+    int t0 = rw_history_tenths_at(h, today, a->ordinal);
+    int t1 = rw_history_tenths_at(h, today - days, a->ordinal);
     if (t0 < 0 || t1 < 0)
         return false;
     *delta = t0 - t1;

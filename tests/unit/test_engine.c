@@ -402,19 +402,23 @@ static void restart(struct world *x, struct world *y)
     struct rw_engine_clock c;
     rw_engine_get_clock(x->e, &c);
     int32_t today = rw_day_of_ms(c.now_ms);
+    /* As the loader does: every day of the ring, 16-bit entries as Redis holds
+     * them (an older day is packed in memory: its scores alone are carried). */
+    uint32_t nord = rw_store_ordinal_end(x->st);
+    unsigned char *bytes = malloc(2 * (size_t)nord + 1);
+    assert_non_null(bytes);
     for (int32_t d = today - RW_HISTORY_RING + 1; d <= today; d++) {
         uint32_t n;
         const uint16_t *v = rw_history_day(rw_engine_history(x->e), d, &n);
-        if (!v)
-            continue;
-        unsigned char *bytes = malloc(2 * (size_t)n + 1);
-        for (uint32_t i = 0; i < n; i++) {
-            bytes[2 * i] = (unsigned char)(v[i] & 0xff);
-            bytes[2 * i + 1] = (unsigned char)(v[i] >> 8);
+        for (uint32_t i = 0; i < nord; i++) {
+            int t = rw_history_tenths_at(rw_engine_history(x->e), d, i);
+            uint16_t e = v && i < n ? v[i] : t < 0 ? 0 : rw_history_entry(0, true, t);
+            bytes[2 * i] = (unsigned char)(e & 0xff);
+            bytes[2 * i + 1] = (unsigned char)(e >> 8);
         }
-        rw_history_load_day(rw_engine_history(y->e), d, bytes, 2 * (size_t)n);
-        free(bytes);
+        rw_history_load_day(rw_engine_history(y->e), d, bytes, 2 * (size_t)nord);
     }
+    free(bytes);
     rw_engine_restore(y->e, &c);
     /* The alerts so far were durable: they stay in the record of the run. */
     for (size_t i = 0; i < x->alerts.n; i++) {
