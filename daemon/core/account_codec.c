@@ -286,7 +286,7 @@ struct rw_account *rw_account_decode(struct rw_store *st, const struct rw_scorer
     rw_store_set_arr(st, a, f.arr);
     a->seats = f.seats;
     a->score = f.score;
-    rw_account_set_name(a, name.s, name.len);
+    rw_store_set_name(st, a, name.s, name.len);
     a->owner = owner.s ? rw_store_intern(st, owner.s, owner.len) : NULL;
     a->tier = tier.s ? rw_store_intern(st, tier.s, tier.len) : NULL;
     char rbuf[RW_SNOOZE_TEXT_MAX + 1], bbuf[RW_SNOOZE_TEXT_MAX + 1];

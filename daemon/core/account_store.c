@@ -11,6 +11,27 @@
 
 #define MIN_CAP 64
 
+/*
+ * Accounts live in chunks of ARENA_CHUNK bytes, bump-allocated and never
+ * freed one by one (accounts are never removed): no malloc header or
+ * rounding per account, and the table and the ordinal index hold 32-bit
+ * references (chunk << REF_SHIFT | offset / 8) instead of pointers.
+ * Names live in chunks of their own, bytes packed.
+ */
+#define ARENA_CHUNK (UINT32_C(1) << 20)
+#define REF_SHIFT   17 /* ARENA_CHUNK / 8 offsets */
+#define REF_CHUNKS  (UINT32_C(1) << (32 - REF_SHIFT))
+#define NO_REF      UINT32_MAX
+/* Names are copied into fresh chunks once the bytes left behind by renames
+ * exceed both this and the bytes in use. */
+#define NAME_WASTE_MIN ((size_t)4 << 20)
+
+struct arena {
+    char **chunk;
+    uint32_t n, cap; /* chunks in use, room in chunk[] */
+    size_t used;     /* bytes used in the last chunk */
+};
+
 /* Interned strings: an open-addressing set, keyed like the accounts. */
 struct intern_ent {
     char *s; /* NULL = empty */
@@ -19,10 +40,13 @@ struct intern_ent {
 };
 
 struct rw_store {
-    struct rw_account **by_ord; /* ordinal -> account (NULL for a hole) */
+    struct arena accounts; /* every struct rw_account */
+    struct arena names;    /* every account's name */
+    size_t name_bytes, name_waste;
+    uint32_t *by_ord; /* ordinal -> account reference (NO_REF for a hole) */
     uint32_t ord_end, ord_cap;
-    struct rw_account **tab; /* power-of-two capacity, linear probing */
-    uint8_t *tags;           /* per slot: 0 empty, else 0x80 | 7 bits of the hash */
+    uint32_t *tab; /* account references; power-of-two capacity, linear probing */
+    uint8_t *tags; /* per slot: 0 empty, else 0x80 | 7 bits of the hash */
     size_t cap, count;
     size_t bands[RW_BAND_COUNT];       /* accounts per band */
     __int128 arr_cents[RW_BAND_COUNT]; /* their ARR, each account's rounded to cents */
@@ -72,6 +96,48 @@ static uint64_t hash_bytes(uint64_t seed, const void *data, size_t len)
     return mum(h ^ seed, k3);
 }
 
+/* ALIGN-aligned room for SIZE (<= ARENA_CHUNK) bytes, zeroed; its reference in *REF. */
+static void *arena_alloc(struct arena *ar, size_t size, size_t align, uint32_t *ref)
+{
+    size_t off = (ar->used + align - 1) & ~(align - 1);
+    if (ar->n == 0 || off + size > ARENA_CHUNK) {
+        if (ar->n == REF_CHUNKS)
+            return NULL; /* 32 GiB of accounts: past what references can name */
+        if (ar->n == ar->cap) {
+            ar->cap = ar->cap ? ar->cap * 2 : 16;
+            ar->chunk = rw_xrealloc(ar->chunk, ar->cap * sizeof(*ar->chunk));
+        }
+        ar->chunk[ar->n++] = rw_xcalloc(1, ARENA_CHUNK);
+        off = 0;
+    }
+    ar->used = off + size;
+    if (ref)
+        *ref = (ar->n - 1) << REF_SHIFT | (uint32_t)(off >> 3);
+    return ar->chunk[ar->n - 1] + off;
+}
+
+static void arena_free(struct arena *ar)
+{
+    for (uint32_t i = 0; i < ar->n; i++)
+        free(ar->chunk[i]);
+    free(ar->chunk);
+    memset(ar, 0, sizeof(*ar));
+}
+
+static size_t arena_memory(const struct arena *ar)
+{
+    size_t n = malloc_usable_size(ar->chunk);
+    for (uint32_t i = 0; i < ar->n; i++)
+        n += malloc_usable_size(ar->chunk[i]);
+    return n;
+}
+
+static struct rw_account *acct_at(const struct rw_store *st, uint32_t ref)
+{
+    return (struct rw_account *)(void *)(st->accounts.chunk[ref >> REF_SHIFT] +
+                                         ((size_t)(ref & ((UINT32_C(1) << REF_SHIFT) - 1)) << 3));
+}
+
 static uint64_t random_seed(void)
 {
     uint64_t s = 0;
@@ -100,14 +166,11 @@ void rw_store_free(struct rw_store *st)
 {
     if (!st)
         return;
-    for (size_t i = 0; i < st->cap; i++) {
-        struct rw_account *a = st->tab[i];
-        if (a) {
-            free(a->name);
-            rw_account_set_snooze(a, RW_NO_TIME, NULL, NULL);
-            free(a);
-        }
-    }
+    for (uint32_t o = 0; o < st->ord_end; o++)
+        if (st->by_ord[o] != NO_REF)
+            rw_account_set_snooze(acct_at(st, st->by_ord[o]), RW_NO_TIME, NULL, NULL);
+    arena_free(&st->accounts);
+    arena_free(&st->names);
     free(st->tab);
     free(st->by_ord);
     free(st->tags);
@@ -146,7 +209,7 @@ static size_t probe(const struct rw_store *st, const char *id, size_t len, uint6
         if (t == 0)
             return i;
         if (t == tag) {
-            const struct rw_account *a = st->tab[i];
+            const struct rw_account *a = acct_at(st, st->tab[i]);
             if (a->id_len == len && memcmp(a->id, id, len) == 0)
                 return i;
         }
@@ -156,19 +219,19 @@ static size_t probe(const struct rw_store *st, const char *id, size_t len, uint6
 
 static void grow(struct rw_store *st)
 {
-    struct rw_account **old = st->tab;
+    uint32_t *old = st->tab;
     uint8_t *old_tags = st->tags;
     size_t ocap = st->cap;
     st->cap *= 2;
     st->tab = rw_xcalloc(st->cap, sizeof(*st->tab));
     st->tags = rw_xcalloc(st->cap, 1);
     for (size_t i = 0; i < ocap; i++) {
-        struct rw_account *a = old[i];
-        if (!a)
+        if (!old_tags[i])
             continue;
+        const struct rw_account *a = acct_at(st, old[i]);
         uint64_t h = hash_bytes(st->seed, a->id, a->id_len);
         size_t j = probe(st, a->id, a->id_len, h);
-        st->tab[j] = a;
+        st->tab[j] = old[i];
         st->tags[j] = tag_of(h);
     }
     free(old);
@@ -179,7 +242,8 @@ struct rw_account *rw_store_find(const struct rw_store *st, const char *id, size
 {
     if (len == 0 || len > RW_ACCOUNT_MAX)
         return NULL;
-    return st->tab[probe(st, id, len, hash_bytes(st->seed, id, len))];
+    size_t i = probe(st, id, len, hash_bytes(st->seed, id, len));
+    return st->tags[i] ? acct_at(st, st->tab[i]) : NULL;
 }
 
 /* Offset of the slots inside an account's allocation: after the id, 8-aligned. */
@@ -204,7 +268,7 @@ static void ord_reserve(struct rw_store *st, uint32_t need)
     while (cap < need)
         cap = cap > UINT32_MAX / 2 ? need : cap * 2;
     st->by_ord = rw_xrealloc(st->by_ord, (size_t)cap * sizeof(*st->by_ord));
-    memset(st->by_ord + st->ord_cap, 0, (size_t)(cap - st->ord_cap) * sizeof(*st->by_ord));
+    memset(st->by_ord + st->ord_cap, 0xFF, (size_t)(cap - st->ord_cap) * sizeof(*st->by_ord));
     st->ord_cap = cap;
 }
 
@@ -215,7 +279,8 @@ uint32_t rw_store_ordinal_end(const struct rw_store *st)
 
 struct rw_account *rw_store_by_ordinal(const struct rw_store *st, uint32_t ordinal)
 {
-    return ordinal < st->ord_end ? st->by_ord[ordinal] : NULL;
+    return ordinal < st->ord_end && st->by_ord[ordinal] != NO_REF ? acct_at(st, st->by_ord[ordinal])
+                                                                  : NULL;
 }
 
 bool rw_store_set_ordinal(struct rw_store *st, struct rw_account *a, uint32_t ord)
@@ -224,16 +289,16 @@ bool rw_store_set_ordinal(struct rw_store *st, struct rw_account *a, uint32_t or
         return true;
     /* A record's ordinal sizes an index: one from a corrupt record must not
      * ask for gigabytes.  Far beyond what one instance carries. */
-    if (ord >= RW_ORDINAL_MAX || (ord < st->ord_end && st->by_ord[ord]))
+    if (ord >= RW_ORDINAL_MAX || (ord < st->ord_end && st->by_ord[ord] != NO_REF))
         return false;
     ord_reserve(st, ord + 1);
-    st->by_ord[a->ordinal] = NULL;
-    st->by_ord[ord] = a;
+    st->by_ord[ord] = st->by_ord[a->ordinal];
+    st->by_ord[a->ordinal] = NO_REF;
     a->ordinal = ord;
     if (ord >= st->ord_end)
         st->ord_end = ord + 1;
     /* Restoring records in any order must not leave the vacated fresh ordinals as holes. */
-    while (st->ord_end > 0 && !st->by_ord[st->ord_end - 1])
+    while (st->ord_end > 0 && st->by_ord[st->ord_end - 1] == NO_REF)
         st->ord_end--;
     return true;
 }
@@ -293,8 +358,8 @@ void rw_store_prefetch(const struct rw_store *st, const char *id, size_t len, ui
     (void)id;
     (void)len;
     size_t i = (size_t)h & (st->cap - 1);
-    if (st->tags[i] == tag_of(h) && st->tab[i]) {
-        const char *a = (const char *)st->tab[i];
+    if (st->tags[i] == tag_of(h)) {
+        const char *a = (const char *)acct_at(st, st->tab[i]);
         __builtin_prefetch(a);
         __builtin_prefetch(a + 64);
         __builtin_prefetch(a + 128);
@@ -314,10 +379,10 @@ struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, s
     if (len == 0 || len > RW_ACCOUNT_MAX)
         return NULL;
     size_t i = probe(st, id, len, h);
-    if (st->tab[i]) {
+    if (st->tags[i]) {
         if (created)
             *created = false;
-        return st->tab[i];
+        return acct_at(st, st->tab[i]);
     }
     if ((st->count + 1) * 4 > st->cap * 3) {
         grow(st);
@@ -325,28 +390,31 @@ struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, s
     }
     if (st->ord_end >= RW_ORDINAL_MAX)
         return NULL; /* the ordinals are spent */
-    size_t off = slots_offset(len);
-    struct rw_account *a = rw_xcalloc(1, off + st->nslots * sizeof(double));
+    uint32_t ref;
+    struct rw_account *a =
+        arena_alloc(&st->accounts, slots_offset(len) + st->nslots * sizeof(double), 8, &ref);
+    if (!a)
+        return NULL;
     a->first_seen_ms = RW_NO_TIME;
     a->last_event_ms = RW_NO_TIME;
     a->ref_ms = RW_NO_TIME;
     a->below_healthy_ms = RW_NO_TIME;
     a->below_watch_ms = RW_NO_TIME;
-    a->due_ms = RW_NO_TIME;
+    a->due_s = 0; /* due at once */
     a->heap_pos = UINT32_MAX;
     a->arr = NAN;
     a->seats = NAN;
     a->score = NAN;
     ord_reserve(st, st->ord_end + 1);
     a->ordinal = st->ord_end;
-    st->by_ord[st->ord_end++] = a;
+    st->by_ord[st->ord_end++] = ref;
     a->renewal_day = RW_NO_DAY;
     a->band = RW_BAND_UNKNOWN;
     a->notified_band = RW_BAND_UNKNOWN;
     a->id_len = (uint8_t)len;
     memcpy(a->id, id, len);
     a->id[len] = '\0';
-    st->tab[i] = a;
+    st->tab[i] = ref;
     st->tags[i] = tag_of(h);
     st->count++;
     st->bands[RW_BAND_UNKNOWN]++;
@@ -360,14 +428,14 @@ struct rw_account *rw_store_upsert_hashed(struct rw_store *st, const char *id, s
 struct rw_account *rw_store_next(const struct rw_store *st, size_t *cursor)
 {
     for (size_t i = *cursor; i < st->ord_end; i++) {
-        struct rw_account *a = st->by_ord[i];
-        if (!a)
+        if (st->by_ord[i] == NO_REF)
             continue;
+        struct rw_account *a = acct_at(st, st->by_ord[i]);
         *cursor = i + 1;
         /* A pass touches accounts all over the heap: fetch the ones a few
          * ordinals ahead while this one is evaluated. */
-        if (i + PREFETCH_AHEAD < st->ord_end && st->by_ord[i + PREFETCH_AHEAD]) {
-            const char *next = (const char *)st->by_ord[i + PREFETCH_AHEAD];
+        if (i + PREFETCH_AHEAD < st->ord_end && st->by_ord[i + PREFETCH_AHEAD] != NO_REF) {
+            const char *next = (const char *)acct_at(st, st->by_ord[i + PREFETCH_AHEAD]);
             __builtin_prefetch(next);
             __builtin_prefetch(next + 64);
             __builtin_prefetch(next + 128);
@@ -416,15 +484,54 @@ const char *rw_store_intern(struct rw_store *st, const char *s, size_t len)
     return e->s;
 }
 
-void rw_account_set_name(struct rw_account *a, const char *s, size_t len)
+/* Copies every name into fresh chunks, leaving the renamed ones' old bytes behind. */
+static void compact_names(struct rw_store *st)
 {
-    free(a->name);
-    a->name = NULL;
-    if (s) {
-        a->name = rw_xmalloc(len + 1);
+    struct arena old = st->names;
+    memset(&st->names, 0, sizeof(st->names));
+    for (uint32_t o = 0; o < st->ord_end; o++) {
+        if (st->by_ord[o] == NO_REF)
+            continue;
+        struct rw_account *a = acct_at(st, st->by_ord[o]);
+        if (a->name) {
+            size_t n = strlen(a->name) + 1;
+            char *p = arena_alloc(&st->names, n, 1, NULL);
+            memcpy(p, a->name, n); /* n <= RW_NAME_MAX + 1: always fits a chunk */
+            a->name = p;
+        }
+    }
+    arena_free(&old);
+    st->name_waste = 0;
+}
+
+void rw_store_set_name(struct rw_store *st, struct rw_account *a, const char *s, size_t len)
+{
+    size_t had = a->name ? strlen(a->name) : 0;
+    if (s && a->name && had == len && memcmp(a->name, s, len) == 0)
+        return;
+    if (s && a->name && len <= had) { /* fits where the old one was */
         memcpy(a->name, s, len);
         a->name[len] = '\0';
+        st->name_waste += had - len;
+        st->name_bytes -= had - len;
+        return;
     }
+    if (a->name) {
+        st->name_waste += had + 1;
+        st->name_bytes -= had + 1;
+        a->name = NULL;
+    }
+    if (s) {
+        char *p = arena_alloc(&st->names, len + 1, 1, NULL);
+        if (!p)
+            return; /* 32 GiB of names: past any store; the account goes unnamed */
+        memcpy(p, s, len);
+        p[len] = '\0';
+        a->name = p;
+        st->name_bytes += len + 1;
+    }
+    if (st->name_waste > NAME_WASTE_MIN && st->name_waste > st->name_bytes)
+        compact_names(st);
 }
 
 void rw_account_set_snooze(struct rw_account *a, int64_t until_ms, const char *reason,
@@ -499,13 +606,11 @@ size_t rw_store_memory(const struct rw_store *st)
 {
     size_t n = malloc_usable_size((void *)st) + malloc_usable_size(st->tab) +
                malloc_usable_size(st->tags) + malloc_usable_size(st->itab) +
-               malloc_usable_size(st->dirty) + malloc_usable_size(st->by_ord);
-    for (size_t i = 0; i < st->cap; i++) {
-        const struct rw_account *a = st->tab[i];
-        if (a)
-            n += malloc_usable_size((void *)a) + malloc_usable_size(a->name) +
-                 malloc_usable_size(a->ext);
-    }
+               malloc_usable_size(st->dirty) + malloc_usable_size(st->by_ord) +
+               arena_memory(&st->accounts) + arena_memory(&st->names);
+    for (uint32_t o = 0; o < st->ord_end; o++)
+        if (st->by_ord[o] != NO_REF)
+            n += malloc_usable_size(acct_at(st, st->by_ord[o])->ext);
     for (size_t i = 0; i < st->icap; i++)
         n += malloc_usable_size(st->itab[i].s);
     return n;

@@ -3,101 +3,118 @@
 
 #include <stdlib.h>
 
-static void put(struct rw_due_heap *h, size_t i, struct rw_due_ent ent)
+uint32_t rw_due_secs(int64_t due_ms)
 {
-    h->v[i] = ent;
-    ent.a->heap_pos = (uint32_t)i;
+    if (due_ms == INT64_MAX)
+        return RW_DUE_NEVER;
+    if (due_ms <= 0)
+        return 0;
+    int64_t s = due_ms / 1000;
+    return s >= (int64_t)RW_DUE_NEVER ? RW_DUE_NEVER - 1 : (uint32_t)s;
+}
+
+static void put(struct rw_due_heap *h, size_t i, uint32_t key, struct rw_account *a)
+{
+    h->key[i] = key;
+    h->a[i] = a;
+    a->heap_pos = (uint32_t)i;
 }
 
 static void sift_up(struct rw_due_heap *h, size_t i)
 {
-    struct rw_due_ent ent = h->v[i];
+    uint32_t key = h->key[i];
+    struct rw_account *a = h->a[i];
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (h->v[p].key <= ent.key)
+        if (h->key[p] <= key)
             break;
-        put(h, i, h->v[p]);
+        put(h, i, h->key[p], h->a[p]);
         i = p;
     }
-    put(h, i, ent);
+    put(h, i, key, a);
 }
 
 static void sift_down(struct rw_due_heap *h, size_t i)
 {
-    struct rw_due_ent ent = h->v[i];
+    uint32_t key = h->key[i];
+    struct rw_account *a = h->a[i];
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= h->n)
             break;
-        if (c + 1 < h->n && h->v[c + 1].key < h->v[c].key)
+        if (c + 1 < h->n && h->key[c + 1] < h->key[c])
             c++;
-        if (h->v[c].key >= ent.key)
+        if (h->key[c] >= key)
             break;
-        put(h, i, h->v[c]);
+        put(h, i, h->key[c], h->a[c]);
         i = c;
     }
-    put(h, i, ent);
+    put(h, i, key, a);
 }
 
 static bool holds(const struct rw_due_heap *h, const struct rw_account *a)
 {
-    return a->heap_pos != UINT32_MAX && a->heap_pos < h->n && h->v[a->heap_pos].a == a;
+    return a->heap_pos != UINT32_MAX && a->heap_pos < h->n && h->a[a->heap_pos] == a;
 }
 
 static void take_out(struct rw_due_heap *h, struct rw_account *a)
 {
     size_t i = a->heap_pos;
     a->heap_pos = UINT32_MAX;
-    struct rw_due_ent last = h->v[--h->n];
-    if (i == h->n)
+    size_t last = --h->n;
+    if (i == last)
         return;
-    put(h, i, last);
+    struct rw_account *moved = h->a[last];
+    put(h, i, h->key[last], moved);
     sift_up(h, i);
-    sift_down(h, last.a->heap_pos);
+    sift_down(h, moved->heap_pos);
 }
 
 void rw_due_free(struct rw_due_heap *h)
 {
-    free(h->v);
-    h->v = NULL;
+    free(h->key);
+    free(h->a);
+    h->key = NULL;
+    h->a = NULL;
     h->n = h->cap = 0;
 }
 
-void rw_due_set(struct rw_due_heap *h, struct rw_account *a, int64_t due)
+void rw_due_set(struct rw_due_heap *h, struct rw_account *a, int64_t due_ms)
 {
-    a->due_ms = due;
+    uint32_t due = rw_due_secs(due_ms);
+    a->due_s = due;
     if (holds(h, a)) {
         size_t i = a->heap_pos;
-        if (due < h->v[i].key) {
-            h->v[i].key = due;
+        if (due < h->key[i]) {
+            h->key[i] = due;
             sift_up(h, i);
         }
         return; /* later or the same: filed again when its entry reaches the top */
     }
-    if (due == INT64_MAX)
+    if (due == RW_DUE_NEVER)
         return;
     if (h->n == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 1024;
-        h->v = rw_xrealloc(h->v, h->cap * sizeof(*h->v));
+        h->key = rw_xrealloc(h->key, h->cap * sizeof(*h->key));
+        h->a = rw_xrealloc(h->a, h->cap * sizeof(*h->a));
     }
-    h->v[h->n] = (struct rw_due_ent){due, a};
-    a->heap_pos = (uint32_t)h->n++;
+    put(h, h->n++, due, a);
     sift_up(h, h->n - 1);
 }
 
 struct rw_account *rw_due_pop(struct rw_due_heap *h, int64_t t)
 {
-    while (h->n > 0 && h->v[0].key <= t) {
-        struct rw_account *a = h->v[0].a;
-        if (a->due_ms <= t) {
+    while (h->n > 0 && rw_due_by(h->key[0], t)) {
+        struct rw_account *a = h->a[0];
+        if (rw_due_by(a->due_s, t)) {
             take_out(h, a);
             return a;
         }
-        if (a->due_ms == INT64_MAX) {
+        if (a->due_s == RW_DUE_NEVER) {
             take_out(h, a);
             continue;
         }
-        h->v[0].key = a->due_ms;
+        h->key[0] = a->due_s; /* later than T: the loop ends */
         sift_down(h, 0);
     }
     return NULL;
@@ -106,7 +123,7 @@ struct rw_account *rw_due_pop(struct rw_due_heap *h, int64_t t)
 void rw_due_clear(struct rw_due_heap *h)
 {
     for (size_t i = 0; i < h->n; i++)
-        h->v[i].a->heap_pos = UINT32_MAX;
+        h->a[i]->heap_pos = UINT32_MAX;
     h->n = 0;
 }
 

@@ -158,6 +158,8 @@ void rw_engine_restore(struct rw_engine *e, const struct rw_engine_clock *c)
         if (e->sweep_record)
             rw_history_begin_day(e->hist, rw_day_of_ms(c->sweep_ms));
     }
+    if (!(c->sweep_ms != RW_NO_TIME && e->sweep_record) && e->history_day != RW_NO_DAY)
+        rw_history_end_day(e->hist, e->history_day); /* loaded whole: written out already */
 }
 
 void rw_engine_get_clock(const struct rw_engine *e, struct rw_engine_clock *out)
@@ -459,7 +461,7 @@ static void start_sweep(struct rw_engine *e, int64_t t, int64_t target, bool ful
         work_push(e, e->stale[i]);
     struct rw_account *a;
     while ((a = rw_due_pop(&e->due, t)) != NULL) {
-        a->due_ms = INT64_MAX;
+        a->due_s = RW_DUE_NEVER;
         if (!(a->flags & RW_ACCT_DUE_STALE))
             work_push(e, a);
     }
@@ -472,7 +474,7 @@ static void start_sweep(struct rw_engine *e, int64_t t, int64_t target, bool ful
  * sweep, due by now, or every account after a restore.) */
 static bool may_change(const struct rw_engine *e, const struct rw_account *a)
 {
-    return e->sweep_all || (a->flags & RW_ACCT_DUE_STALE) || a->due_ms <= e->sweep_ms;
+    return e->sweep_all || (a->flags & RW_ACCT_DUE_STALE) || rw_due_by(a->due_s, e->sweep_ms);
 }
 
 static void sweep_one(struct rw_engine *e, struct rw_account *a)
@@ -517,8 +519,10 @@ static void finish_sweep(struct rw_engine *e)
 {
     if (e->sweep_full) {
         stale_compact(e);
-        if (e->sweep_record)
+        if (e->sweep_record) {
             e->history_day = rw_day_of_ms(e->sweep_ms);
+            rw_history_end_day(e->hist, e->history_day); /* written out: scores only now */
+        }
     }
     if (e->sweep_ms > e->last_sweep_ms || e->last_sweep_ms == RW_NO_TIME)
         e->last_sweep_ms = e->sweep_ms;
@@ -609,9 +613,9 @@ static void merge_metadata(struct rw_engine *e, struct rw_account *a, const stru
 {
     unsigned set = ev->meta_set, clr = ev->meta_null;
     if (set & RW_META_NAME)
-        rw_account_set_name(a, ev->name, strlen(ev->name));
+        rw_store_set_name(e->st, a, ev->name, strlen(ev->name));
     else if (clr & RW_META_NAME)
-        rw_account_set_name(a, NULL, 0);
+        rw_store_set_name(e->st, a, NULL, 0);
     if (set & RW_META_OWNER)
         a->owner = rw_store_intern(e->st, ev->owner, strlen(ev->owner));
     else if (clr & RW_META_OWNER)

@@ -143,16 +143,42 @@ static void settle(struct rw_history *h)
             pack(&h->d[i]);
 }
 
+/* Back to full entries (the bands are gone: 0 until recorded again). */
+static void unpack(struct day_arr *a)
+{
+    uint16_t *v = rw_xcalloc(a->n ? a->n : 1, sizeof(*v));
+    for (uint32_t i = 0; i < a->n; i++) {
+        unsigned c = get_code(a->p, i);
+        v[i] = c ? rw_history_entry(0, true, (int)c - 1) : 0;
+    }
+    free(a->p);
+    a->p = NULL;
+    a->v = v;
+    a->cap = a->n ? a->n : 1;
+}
+
 void rw_history_begin_day(struct rw_history *h, int32_t day)
 {
     struct day_arr *a = &h->d[slot_of(day)];
-    if (a->day == day || day == INT32_MIN)
+    if (day == INT32_MIN)
         return;
+    if (a->day == day) {
+        if (a->p) /* recorded again (a sweep resumed after a restart) */
+            unpack(a);
+        return;
+    }
     if (a->day != INT32_MIN && a->day > day)
         return; /* never replace a newer day with an older one */
     empty_slot(a);
     a->day = day;
     settle(h);
+}
+
+void rw_history_end_day(struct rw_history *h, int32_t day)
+{
+    struct day_arr *a = find(h, day);
+    if (a && !a->p)
+        pack(a);
 }
 
 void rw_history_set(struct rw_history *h, int32_t day, uint32_t ordinal, uint16_t entry)

@@ -98,7 +98,7 @@ bool rw_summary_step(struct rw_summary *s, const struct rw_store *st, size_t bud
             }
         }
         const struct rw_account *a = rw_store_by_ordinal(st, s->cursor++);
-        if (!a || a->renewal_day == RW_NO_DAY || a->band >= RW_BAND_COUNT)
+        if (!a || a->renewal_day == RW_NO_DAY)
             continue;
         int64_t d = (int64_t)a->renewal_day - s->today;
         if (d < 0 || d > s->within_days)

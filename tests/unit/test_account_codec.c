@@ -71,7 +71,7 @@ static struct rw_account *sample(struct rw_store *st, const char *id)
     a->ref_ms = T0 - 5;
     a->below_healthy_ms = T0 - DAY;
     a->below_watch_ms = T0 - 3;
-    rw_account_set_name(a, "Acme, Inc. \xc3\xa9", 13);
+    rw_store_set_name(st, a, "Acme, Inc. \xc3\xa9", 13);
     a->owner = rw_store_intern(st, "ann@example.com", 15);
     a->tier = rw_store_intern(st, "enterprise", 10);
     snooze(a, T0 + 7 * DAY, "holiday", "jane@example.com");

@@ -69,7 +69,7 @@ static void test_band_change(void **state)
 {
     (void)state;
     struct rw_account *a = account("acct-1");
-    rw_account_set_name(a, "Acme Corp", 9);
+    rw_store_set_name(st, a, "Acme Corp", 9);
     a->owner = rw_store_intern(st, "jane@example.com", 16);
     a->tier = rw_store_intern(st, "enterprise", 10);
     a->arr = 120000;
@@ -148,7 +148,7 @@ static void test_nulls_and_escaping(void **state)
     struct rw_alert_signal s = {.name = "x", .present = true, .x = NAN, .score = 0, .weight = 2};
     struct rw_account *a = account("a \"b\"/\xc3\xa9\n");
     a->arr = INFINITY;
-    rw_account_set_name(a, "Caf\xe9 <@here>", 12); /* a stray Latin-1 byte */
+    rw_store_set_name(st, a, "Caf\xe9 <@here>", 12); /* a stray Latin-1 byte */
     struct rw_alert al = {.id = "id",
                           .kind = RW_ALERT_BAND_CHANGE,
                           .band = RW_BAND_WATCH,

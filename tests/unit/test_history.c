@@ -68,7 +68,27 @@ static void test_days_roll_and_pack(void **state)
     for (int32_t d = DAY0; d < DAY0 + 40; d++) {
         record(h, d);
         check_ring(h, DAY0, d);
+        if (d % 3 == 0) { /* its sweep ended: packed as well, the scores kept */
+            rw_history_end_day(h, d);
+            uint32_t n = 1;
+            assert_null(rw_history_day(h, d, &n));
+            assert_int_equal(n, 0);
+            for (uint32_t i = 0; i < NORD; i++)
+                assert_int_equal(rw_history_tenths_at(h, d, i), tenths_of(d, i));
+        }
     }
+    /* A day begun again (a sweep resumed) is whole again, its scores kept, bands 0. */
+    rw_history_end_day(h, DAY0 + 39);
+    rw_history_begin_day(h, DAY0 + 39);
+    uint32_t n = 0;
+    const uint16_t *v = rw_history_day(h, DAY0 + 39, &n);
+    assert_non_null(v);
+    assert_int_equal(n, NORD);
+    for (uint32_t i = 0; i < NORD; i++) {
+        int t = tenths_of(DAY0 + 39, i);
+        assert_int_equal(v[i], t < 0 ? 0 : rw_history_entry(0, true, t));
+    }
+    record(h, DAY0 + 39);
     /* An older day set after it was packed keeps its score. */
     rw_history_set(h, DAY0 + 30, 5, rw_history_entry(1, true, 1000));
     assert_int_equal(rw_history_tenths_at(h, DAY0 + 30, 5), 1000);

@@ -55,7 +55,7 @@ static void test_upsert_find(void **state)
 
     struct rw_account *a = put(st, "acme");
     assert_true(a->first_seen_ms == RW_NO_TIME && a->last_event_ms == RW_NO_TIME);
-    assert_true(a->ref_ms == RW_NO_TIME && a->due_ms == RW_NO_TIME);
+    assert_true(a->ref_ms == RW_NO_TIME && a->due_s == 0);
     assert_true(a->below_healthy_ms == RW_NO_TIME && a->below_watch_ms == RW_NO_TIME);
     assert_true(isnan(a->arr) && isnan(a->seats) && isnan(a->score));
     assert_true(a->renewal_day == RW_NO_DAY);
@@ -193,13 +193,13 @@ static void test_intern_name_dirty(void **state)
     assert_ptr_equal(rw_store_intern(st, "enterprise", 10), p);
 
     struct rw_account *a = put(st, "a"), *b = put(st, "b");
-    rw_account_set_name(a, "Acme Inc.xyz", 9);
+    rw_store_set_name(st, a, "Acme Inc.xyz", 9);
     assert_string_equal(a->name, "Acme Inc.");
-    rw_account_set_name(a, "Acme", 4);
+    rw_store_set_name(st, a, "Acme", 4);
     assert_string_equal(a->name, "Acme");
-    rw_account_set_name(a, NULL, 0);
+    rw_store_set_name(st, a, NULL, 0);
     assert_null(a->name);
-    rw_account_set_name(b, "B", 1);
+    rw_store_set_name(st, b, "B", 1);
 
     size_t n = 99;
     rw_store_dirty(st, &n);
@@ -272,7 +272,7 @@ static void test_memory_per_account(void **state)
         snprintf(id, sizeof(id), "acct-%07d", i);
         struct rw_account *a = put(st, id);
         int n = snprintf(name, sizeof(name), "Company %d", i);
-        rw_account_set_name(a, name, (size_t)n);
+        rw_store_set_name(st, a, name, (size_t)n);
         a->owner = rw_store_intern(st, owners[i % 4], strlen(owners[i % 4]));
         a->tier = rw_store_intern(st, tiers[i % 3], strlen(tiers[i % 3]));
     }
@@ -283,6 +283,50 @@ static void test_memory_per_account(void **state)
     assert_true(per >= (double)(sizeof(struct rw_account) + 12 + 6 * sizeof(double)));
     assert_true(mem > empty);
     assert_true(per <= 256.0);
+    rw_store_free(st);
+}
+
+/* Names are kept by the store: renames in place when they fit, else a new
+ * copy; the bytes left behind are reclaimed once they outweigh the live ones,
+ * so endless renames neither lose a name nor grow the store without bound. */
+static void test_renames_bounded(void **state)
+{
+    (void)state;
+    enum { N = 2000, ROUNDS = 60 };
+    struct rw_store *st = rw_store_new(2);
+    char id[32], name[RW_NAME_MAX + 1];
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "acct-%05d", i);
+        put(st, id);
+    }
+    size_t first = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        for (uint32_t o = 0; o < N; o++) {
+            struct rw_account *a = rw_store_by_ordinal(st, o);
+            /* Longer every round (a new copy), a short one every fifth (in place). */
+            int len = r % 5 == 4 ? 3 : 8 + (r * 37 + (int)o) % 200;
+            for (int k = 0; k < len; k++)
+                name[k] = (char)('a' + (r + k + (int)o) % 26);
+            rw_store_set_name(st, a, name, (size_t)len);
+            if (r == 7 && o == 0)
+                rw_store_set_name(st, a, NULL, 0); /* cleared, then named again */
+            if (r == 7 && o == 0)
+                rw_store_set_name(st, a, name, (size_t)len);
+        }
+        for (uint32_t o = 0; o < N; o++) {
+            const struct rw_account *a = rw_store_by_ordinal(st, o);
+            int len = r % 5 == 4 ? 3 : 8 + (r * 37 + (int)o) % 200;
+            assert_non_null(a->name);
+            assert_int_equal(strlen(a->name), len);
+            for (int k = 0; k < len; k++)
+                assert_int_equal(a->name[k], 'a' + (r + k + (int)o) % 26);
+        }
+        if (r == 0)
+            first = rw_store_memory(st);
+    }
+    /* Kept: the live names (~0.2 MB) and at most 4 MiB left behind, in 1 MiB
+     * chunks.  Never reclaimed, the renames would hold ~9 MB more. */
+    assert_true(rw_store_memory(st) < first + (size_t)5 * (1u << 20));
     rw_store_free(st);
 }
 
@@ -349,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_ordinals),        cmocka_unit_test(test_intern_name_dirty),
         cmocka_unit_test(test_snooze),          cmocka_unit_test(test_memory_per_account),
         cmocka_unit_test(test_days_to_renewal), cmocka_unit_test(test_band_counts),
+        cmocka_unit_test(test_renames_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,9 @@
  * band state, alert bookkeeping, the dirty set of the work in hand, and the
  * compact binary record an account is persisted as.
  *
- * The store owns every struct rw_account (one allocation each: the struct, its
- * id and its aggregate slots), its name and snooze, and every interned string.
+ * The store owns every struct rw_account (the struct, its id and its aggregate
+ * slots, packed in large chunks the store allocates), its name and snooze, and
+ * every interned string.
  * Pointers to accounts stay valid until rw_store_free(); accounts are never
  * removed one by one.  Every account has an ordinal, dense and stable for its
  * life (persisted in its record), which orders full passes and indexes
@@ -39,8 +40,7 @@ struct rw_account {
     int64_t ref_ms;           /* reference time of the decayed slots */
     int64_t below_healthy_ms; /* band waits (struct rw_band_state), RW_NO_TIME when none */
     int64_t below_watch_ms;
-    int64_t due_ms;             /* engine: the next time it may change (not persisted) */
-    char *name;                 /* owned by the account, or NULL */
+    char *name;                 /* owned by the store (rw_store_set_name), or NULL */
     const char *owner;          /* interned in the store, or NULL */
     const char *tier;           /* interned in the store, or NULL */
     struct rw_account_ext *ext; /* owned, or NULL */
@@ -50,12 +50,16 @@ struct rw_account {
     uint32_t ordinal;           /* dense, stable, persisted */
     uint32_t band_seq;          /* band alerts so far (part of band_change alert ids) */
     uint32_t heap_pos;          /* engine: index in its due heap, UINT32_MAX when none */
-    int16_t window_alerted;     /* smallest renewal window alerted for renewal_day, 0 = none */
-    uint8_t band;               /* enum rw_band */
-    uint8_t notified_band;      /* enum rw_band last alerted (or silently accepted) */
-    uint8_t flags;              /* RW_ACCT_* */
-    uint8_t id_len;             /* 1..RW_ACCOUNT_MAX */
-    char id[];                  /* id_len bytes + NUL, then the aggregate slots */
+    uint32_t due_s;             /* engine: the next time it may change, whole seconds rounded down
+                                 * (due_heap.h; not persisted) */
+    /* Packed in 32 bits: the 16-byte record of an account with a short id fits
+     * its 8-byte slot boundary 8 bytes earlier. */
+    signed int window_alerted : 16; /* smallest renewal window alerted for renewal_day, 0 = none */
+    unsigned int band : 2;          /* enum rw_band */
+    unsigned int notified_band : 2; /* enum rw_band last alerted (or silently accepted) */
+    unsigned int flags : 4;         /* RW_ACCT_* */
+    unsigned int id_len : 8;        /* 1..RW_ACCOUNT_MAX */
+    char id[];                      /* id_len bytes + NUL, then the aggregate slots */
 };
 
 /* The aggregate slots (rw_store_nslots doubles) that follow the id. */
@@ -121,8 +125,9 @@ struct rw_account *rw_store_next(const struct rw_store *st, size_t *cursor);
 
 /* Interned copy of S[0..LEN), owned by the store. */
 const char *rw_store_intern(struct rw_store *st, const char *s, size_t len);
-/* Replaces the account's name with a copy of S[0..LEN) (S NULL clears it). */
-void rw_account_set_name(struct rw_account *a, const char *s, size_t len);
+/* Replaces the account's name with a copy of S[0..LEN) (S NULL clears it),
+ * kept by the store; a->name stays valid until the next call for any account. */
+void rw_store_set_name(struct rw_store *st, struct rw_account *a, const char *s, size_t len);
 /* Sets or clears (UNTIL_MS == RW_NO_TIME) the snooze; strings are copied, NULL = none. */
 void rw_account_set_snooze(struct rw_account *a, int64_t until_ms, const char *reason,
                            const char *by);

@@ -5,11 +5,12 @@
  * score_30d and the worklist's deltas; the long history lives outside the
  * daemon (in Redis), written from the newest day's entries.
  *
- * The newest day (the one a sweep records) keeps full 16-bit entries, with the
- * band, as they are written out: 0 = none recorded; else
+ * The day a sweep records keeps full 16-bit entries, with the band, until
+ * they are written out: 0 = none recorded; else
  * RW_HIST_SET | band << 11 | tenths (RW_HIST_NULL_SCORE for a null score).
- * An older day only serves its scores: when a newer day begins it is packed
- * to 10 bits an entry (1.25 bytes an account instead of 2), its bands dropped.
+ * Then the day only serves its scores: when its sweep ends or a newer day
+ * begins it is packed to 10 bits an entry (1.25 bytes an account instead of
+ * 2), its bands dropped.
  *
  * The history owns its arrays.
  */
@@ -29,9 +30,12 @@ void rw_history_free(struct rw_history *h);
 /* Forgets everything. */
 void rw_history_clear(struct rw_history *h);
 
-/* Makes DAY the newest day (older days beyond the ring are dropped, the other
- * older days packed; a day already present keeps its entries). */
+/* Makes DAY the newest day, whole (older days beyond the ring are dropped, the
+ * other older days packed; a day already present keeps its scores, unpacked
+ * with their bands 0 until recorded again). */
 void rw_history_begin_day(struct rw_history *h, int32_t day);
+/* DAY is recorded and written out: packs it too. */
+void rw_history_end_day(struct rw_history *h, int32_t day);
 /* Records ORDINAL's entry for DAY (must be within the ring; else ignored). */
 void rw_history_set(struct rw_history *h, int32_t day, uint32_t ordinal, uint16_t entry);
 /* The score (tenths) of ORDINAL on DAY, or -1 when none was recorded, the
