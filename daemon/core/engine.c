@@ -127,7 +127,7 @@ void rw_engine_reconfigure(struct rw_engine *e, const struct rw_config *cfg,
         e->nstale = 0;
         e->nwork = 0;
     } else {
-        rw_due_clear(&e->due);
+        rw_due_clear(&e->due, e->st);
         stale_clear(e);
     }
     e->force_full = true;
@@ -138,7 +138,7 @@ void rw_engine_restore(struct rw_engine *e, const struct rw_engine_clock *c)
     e->now_ms = c->now_ms;
     e->last_sweep_ms = c->last_sweep_ms;
     e->history_day = c->history_day;
-    rw_due_clear(&e->due);
+    rw_due_clear(&e->due, e->st);
     stale_clear(e);
     e->nwork = 0;
     e->force_full = true;
@@ -390,7 +390,7 @@ static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct 
     due = min64(due, rw_rules_next_time(e->cfg, a, now));
     if (due <= now)
         due = next_grid(e, now);
-    rw_due_set(&e->due, a, due);
+    rw_due_set(&e->due, e->st, a, due);
 }
 
 /* ---- sweeps ---- */
@@ -460,7 +460,7 @@ static void start_sweep(struct rw_engine *e, int64_t t, int64_t target, bool ful
     for (size_t i = 0; i < e->nstale; i++)
         work_push(e, e->stale[i]);
     struct rw_account *a;
-    while ((a = rw_due_pop(&e->due, t)) != NULL) {
+    while ((a = rw_due_pop(&e->due, e->st, t)) != NULL) {
         a->due_s = RW_DUE_NEVER;
         if (!(a->flags & RW_ACCT_DUE_STALE))
             work_push(e, a);

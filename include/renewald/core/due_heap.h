@@ -6,7 +6,7 @@
  *
  * Due times are kept in whole seconds rounded down: an account looked at a
  * little early does not change (a full sweep looks at every account), and an
- * entry costs 12 bytes.  Moving a due time later costs nothing: the entry
+ * entry costs 8 bytes.  Moving a due time later costs nothing: the entry
  * keeps its earlier key and is filed again under the true time when it
  * reaches the top (key <= due_s always holds).  The heap owns its arrays, not
  * the accounts.
@@ -27,18 +27,20 @@ static inline bool rw_due_by(uint32_t due_s, int64_t t)
 }
 
 struct rw_due_heap {
-    uint32_t *key;         /* per entry: <= its account's due_s */
-    struct rw_account **a; /* per entry */
+    uint32_t *key; /* per entry: <= its account's due_s */
+    uint32_t *ord; /* per entry: its account's ordinal (8 bytes an entry in all) */
     size_t n, cap;
 };
 
+/* The accounts filed are those of ST, found by their ordinals. */
 void rw_due_free(struct rw_due_heap *h);
 /* Sets A's due time to DUE_MS (INT64_MAX: never) and files it. */
-void rw_due_set(struct rw_due_heap *h, struct rw_account *a, int64_t due_ms);
+void rw_due_set(struct rw_due_heap *h, const struct rw_store *st, struct rw_account *a,
+                int64_t due_ms);
 /* An account due by T, taken out of the heap, or NULL when none is left. */
-struct rw_account *rw_due_pop(struct rw_due_heap *h, int64_t t);
+struct rw_account *rw_due_pop(struct rw_due_heap *h, const struct rw_store *st, int64_t t);
 /* Empties the heap (the accounts stay, out of it). */
-void rw_due_clear(struct rw_due_heap *h);
+void rw_due_clear(struct rw_due_heap *h, const struct rw_store *st);
 /* Empties the heap without touching its accounts (their store is gone). */
 void rw_due_forget(struct rw_due_heap *h);
 
