@@ -2,7 +2,6 @@
 #include "renewald/daemon.h"
 
 #include <event2/event.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,9 +267,6 @@ static void on_load_done(void *arg, bool ok, const char *why, const char *redis_
     rw_commit_catch_up(d->commit, r->catch_up_ms);
     d->applied = r->applied;
     rw_engine_restore(d->engine, &r->clock);
-    /* Loading parsed every record through short-lived buffers: hand the freed
-     * pages back (tens of MB at a million accounts) instead of keeping them. */
-    malloc_trim(0);
     d->phase = PH_ACTIVE;
     /* After a failure, healthy only once a commit lands (or there is nothing
      * to commit): the cause may still be there. */

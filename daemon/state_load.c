@@ -1,6 +1,7 @@
 /* state_load.c - becoming active: groups, claims, applied ids, meta, accounts, outbox, history. */
 #include "renewald/state_load.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,9 @@ static void finish(struct rw_loader *ld, bool ok, const char *why, const char *r
         ld->res->accounts = rw_store_count(ld->res->store);
     else
         rw_log_state_free(&ld->res->log);
+    /* Every record went through short-lived buffers: hand the freed pages back
+     * (~6 MB at a million accounts) instead of keeping them for nothing. */
+    malloc_trim(0);
     ld->hooks.done(ld->arg, ok, why, redis_error);
 }
 
