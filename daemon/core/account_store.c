@@ -28,7 +28,8 @@
 
 struct arena {
     char **chunk;
-    uint32_t n, cap; /* chunks in use, room in chunk[] */
+    uint32_t *fill;  /* per chunk: bytes used (the last one's is USED) */
+    uint32_t n, cap; /* chunks in use, room in chunk[] and fill[] */
     size_t used;     /* bytes used in the last chunk */
 };
 
@@ -106,11 +107,13 @@ static void *arena_alloc(struct arena *ar, size_t size, size_t align, uint32_t *
         if (ar->n == ar->cap) {
             ar->cap = ar->cap ? ar->cap * 2 : 16;
             ar->chunk = rw_xrealloc(ar->chunk, ar->cap * sizeof(*ar->chunk));
+            ar->fill = rw_xrealloc(ar->fill, ar->cap * sizeof(*ar->fill));
         }
         ar->chunk[ar->n++] = rw_xcalloc(1, ARENA_CHUNK);
         off = 0;
     }
     ar->used = off + size;
+    ar->fill[ar->n - 1] = (uint32_t)ar->used;
     if (ref)
         *ref = (ar->n - 1) << REF_SHIFT | (uint32_t)(off >> 3);
     return ar->chunk[ar->n - 1] + off;
@@ -121,12 +124,13 @@ static void arena_free(struct arena *ar)
     for (uint32_t i = 0; i < ar->n; i++)
         free(ar->chunk[i]);
     free(ar->chunk);
+    free(ar->fill);
     memset(ar, 0, sizeof(*ar));
 }
 
 static size_t arena_memory(const struct arena *ar)
 {
-    size_t n = malloc_usable_size(ar->chunk);
+    size_t n = malloc_usable_size(ar->chunk) + malloc_usable_size(ar->fill);
     for (uint32_t i = 0; i < ar->n; i++)
         n += malloc_usable_size(ar->chunk[i]);
     return n;
@@ -444,6 +448,24 @@ struct rw_account *rw_store_next(const struct rw_store *st, size_t *cursor)
     }
     *cursor = st->ord_end;
     return NULL;
+}
+
+struct rw_account *rw_store_walk(const struct rw_store *st, uint64_t *cursor)
+{
+    const struct arena *ar = &st->accounts;
+    uint64_t c = *cursor >> 32, off = *cursor & UINT32_MAX;
+    while (c < ar->n && off >= ar->fill[c]) {
+        c++;
+        off = 0;
+    }
+    if (c >= ar->n) {
+        *cursor = (uint64_t)ar->n << 32;
+        return NULL;
+    }
+    struct rw_account *a = (struct rw_account *)(void *)(ar->chunk[c] + off);
+    off += slots_offset(a->id_len) + st->nslots * sizeof(double);
+    *cursor = c << 32 | off;
+    return a;
 }
 
 static size_t intern_probe(const struct intern_ent *tab, size_t cap, const char *s, size_t len,

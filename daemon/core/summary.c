@@ -20,7 +20,8 @@ struct rw_summary {
     int within_days;
     int32_t today;
     int first_year, first_month; /* the calendar month of today: months[0] */
-    uint32_t cursor;
+    uint64_t cursor;             /* rw_store_walk's */
+    bool done;
     uint8_t month_of[RW_SUMMARY_MAX_DAYS + 1]; /* days after today -> index in months */
     struct month months[MAX_MONTHS];
 };
@@ -87,18 +88,15 @@ void rw_summary_free(struct rw_summary *s)
 
 bool rw_summary_step(struct rw_summary *s, const struct rw_store *st, size_t budget)
 {
-    uint32_t end = rw_store_ordinal_end(st);
-    for (size_t k = 0; k < budget && s->cursor < end; k++) {
-        /* Accounts lie all over the heap: fetch ahead (both lines of the fields read). */
-        if (s->cursor + 16 < end) {
-            const char *next = (const char *)rw_store_by_ordinal(st, s->cursor + 16);
-            if (next) {
-                __builtin_prefetch(next);
-                __builtin_prefetch(next + 64);
-            }
+    for (size_t k = 0; k < budget; k++) {
+        /* In memory order: the sums do not depend on it, and a sequential walk
+         * is several times faster than one by ordinal. */
+        const struct rw_account *a = rw_store_walk(st, &s->cursor);
+        if (!a) {
+            s->done = true;
+            break;
         }
-        const struct rw_account *a = rw_store_by_ordinal(st, s->cursor++);
-        if (!a || a->renewal_day == RW_NO_DAY)
+        if (a->renewal_day == RW_NO_DAY)
             continue;
         int64_t d = (int64_t)a->renewal_day - s->today;
         if (d < 0 || d > s->within_days)
@@ -109,7 +107,7 @@ bool rw_summary_step(struct rw_summary *s, const struct rw_store *st, size_t bud
         s->months[idx].accounts[a->band]++;
         s->months[idx].cents[a->band] += rw_arr_cents(a->arr);
     }
-    return s->cursor >= end;
+    return s->done;
 }
 
 void rw_format_cents(__int128 cents, char buf[RW_CENTS_MAX])

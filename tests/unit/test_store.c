@@ -330,6 +330,43 @@ static void test_renames_bounded(void **state)
     rw_store_free(st);
 }
 
+/* The walk in memory order meets every account once, across chunks, ids of
+ * every length and accounts created between two steps. */
+static void test_walk_memory_order(void **state)
+{
+    (void)state;
+    enum { N = 30000 };
+    struct rw_store *st = rw_store_new(6);
+    char id[RW_ACCOUNT_MAX + 1];
+    unsigned char *seen = calloc(2 * N, 1);
+    assert_non_null(seen);
+    for (int i = 0; i < N; i++) {
+        int len = snprintf(id, sizeof(id), "w%d-", i);
+        while (len < 1 + (i * 7) % RW_ACCOUNT_MAX)
+            id[len++] = 'x';
+        id[len] = '\0';
+        put(st, id);
+    }
+    uint64_t cur = 0;
+    size_t met = 0;
+    struct rw_account *a;
+    while ((a = rw_store_walk(st, &cur)) != NULL) {
+        assert_true(a->ordinal < 2 * N);
+        assert_int_equal(seen[a->ordinal], 0);
+        assert_ptr_equal(rw_store_find(st, a->id, a->id_len), a);
+        seen[a->ordinal] = 1;
+        if (++met == N / 2) /* created mid-walk: met further on */
+            for (int i = N; i < N + 50; i++) {
+                snprintf(id, sizeof(id), "late-%d", i);
+                put(st, id);
+            }
+    }
+    assert_int_equal(met, N + 50);
+    assert_null(rw_store_walk(st, &cur)); /* stays at the end */
+    free(seen);
+    rw_store_free(st);
+}
+
 static void test_days_to_renewal(void **state)
 {
     (void)state;
@@ -393,7 +430,7 @@ int main(void)
         cmocka_unit_test(test_ordinals),        cmocka_unit_test(test_intern_name_dirty),
         cmocka_unit_test(test_snooze),          cmocka_unit_test(test_memory_per_account),
         cmocka_unit_test(test_days_to_renewal), cmocka_unit_test(test_band_counts),
-        cmocka_unit_test(test_renames_bounded),
+        cmocka_unit_test(test_renames_bounded), cmocka_unit_test(test_walk_memory_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,6 +122,11 @@ int64_t rw_arr_cents(double arr);
 
 /* Iterates every account in ordinal order: start with *CURSOR = 0; NULL at the end. */
 struct rw_account *rw_store_next(const struct rw_store *st, size_t *cursor);
+/* Iterates every account in the order they lie in memory, the fastest full pass
+ * for a caller to whom the order does not matter (the worklist, the summary):
+ * start with *CURSOR = 0; NULL at the end.  Accounts created between two calls
+ * are met too.  A cursor is only valid for the store it was used with. */
+struct rw_account *rw_store_walk(const struct rw_store *st, uint64_t *cursor);
 
 /* Interned copy of S[0..LEN), owned by the store. */
 const char *rw_store_intern(struct rw_store *st, const char *s, size_t len);

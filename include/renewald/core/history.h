@@ -19,7 +19,7 @@
 
 #include "renewald/core/common.h"
 
-#define RW_HISTORY_RING    32
+#define RW_HISTORY_RING    31 /* today and the 30 days before: score_30d, delta_30d */
 #define RW_HIST_SET        0x8000u
 #define RW_HIST_NULL_SCORE 0x7FFu
 
