@@ -90,11 +90,16 @@ void rw_due_free(struct rw_due_heap *h)
 }
 
 void rw_due_set(struct rw_due_heap *h, const struct rw_store *st, struct rw_account *a,
-                int64_t due_ms)
+                int64_t due_ms, bool file)
 {
     struct heap x = {h, st};
     uint32_t due = rw_due_secs(due_ms);
     a->due_s = due;
+    if (!file) {
+        if (holds(h, a))
+            take_out(x, a);
+        return;
+    }
     if (holds(h, a)) {
         size_t i = a->heap_pos;
         if (due < h->key[i]) {

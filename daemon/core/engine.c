@@ -221,6 +221,7 @@ void rw_engine_set_full_sweeps(struct rw_engine *e, bool full)
 void rw_engine_stats(const struct rw_engine *e, struct rw_engine_stats *out)
 {
     *out = e->stats;
+    out->due_filed = e->due.n;
 }
 
 /* ---- alerts ---- */
@@ -368,6 +369,23 @@ static int64_t min64(int64_t a, int64_t b)
 /* Computes and files A's due time after an evaluation at now (a sweep time). */
 #define DUE_HORIZON_MS (7 * RW_MS_PER_DAY) /* a due time is never further than this */
 
+/*
+ * With the daily history on, the first sweep of every UTC day is a full pass,
+ * which looks at every account whose due time has come: the heap need only
+ * hold the accounts due before the next such pass (the rest wait in their
+ * due_s, and that pass files those due within its day).  Most accounts are
+ * due days ahead: the heap stays a fraction of the book.
+ */
+static bool daily_full_pass(const struct rw_engine *e)
+{
+    return e->cfg->history_ms > 0;
+}
+
+static int64_t next_day_ms(int64_t t)
+{
+    return ((int64_t)rw_day_of_ms(t) + 1) * RW_MS_PER_DAY;
+}
+
 /* Computes and files A's due time after an evaluation at now (a sweep time). */
 static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct rw_score_eval *ev)
 {
@@ -390,7 +408,7 @@ static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct 
     due = min64(due, rw_rules_next_time(e->cfg, a, now));
     if (due <= now)
         due = next_grid(e, now);
-    rw_due_set(&e->due, e->st, a, due);
+    rw_due_set(&e->due, e->st, a, due, !daily_full_pass(e) || due < next_day_ms(now));
 }
 
 /* ---- sweeps ---- */
@@ -487,6 +505,8 @@ static void sweep_one(struct rw_engine *e, struct rw_account *a)
         score_input(a, &in);
         rw_scorer_eval(e->sc, &in, e->now_ms, &ev);
         a->score = ev.has_score ? (float)ev.score : NAN;
+        if (a->due_s != RW_DUE_NEVER && (int64_t)a->due_s * 1000 < next_day_ms(e->sweep_ms))
+            rw_due_set(&e->due, e->st, a, (int64_t)a->due_s * 1000, true); /* due today */
     } else {
         evaluate(e, a, e->sweep_alerting, &ev);
         e->stats.sweep_evaluations++;

@@ -34,9 +34,10 @@ struct rw_due_heap {
 
 /* The accounts filed are those of ST, found by their ordinals. */
 void rw_due_free(struct rw_due_heap *h);
-/* Sets A's due time to DUE_MS (INT64_MAX: never) and files it. */
+/* Sets A's due time to DUE_MS (INT64_MAX: never) and, with FILE, files it;
+ * without, takes it out of the heap (its caller looks at due_s itself). */
 void rw_due_set(struct rw_due_heap *h, const struct rw_store *st, struct rw_account *a,
-                int64_t due_ms);
+                int64_t due_ms, bool file);
 /* An account due by T, taken out of the heap, or NULL when none is left. */
 struct rw_account *rw_due_pop(struct rw_due_heap *h, const struct rw_store *st, int64_t t);
 /* Empties the heap (the accounts stay, out of it). */

@@ -132,6 +132,7 @@ void rw_engine_set_full_sweeps(struct rw_engine *e, bool full);
 /* Work done so far, for metrics and tests. */
 struct rw_engine_stats {
     uint64_t sweeps, full_sweeps, sweep_evaluations, event_evaluations, due_computations;
+    uint64_t due_filed; /* accounts in the due heap now */
 };
 void rw_engine_stats(const struct rw_engine *e, struct rw_engine_stats *out);
 
