@@ -122,18 +122,20 @@ static void days_value(struct rw_jsonw *w, const struct rw_account *a, int64_t n
         rw_jsonw_int(w, days);
 }
 
-static void snooze_members(struct rw_jsonw *w, const struct rw_account *a, int64_t now, bool all)
+static void snooze_members(struct rw_jsonw *w, const struct rw_store *st,
+                           const struct rw_account *a, int64_t now, bool all)
 {
-    int64_t until = rw_account_snoozed_until(a);
+    const struct rw_account_ext *ext = rw_store_ext(st, a);
+    int64_t until = ext ? ext->snoozed_until_ms : RW_NO_TIME;
     bool on = until != RW_NO_TIME && until > now;
     rw_jsonw_key(w, "snoozed_until");
     rw_jsonw_time(w, on ? until : RW_NO_TIME);
     if (!all)
         return;
     rw_jsonw_key(w, "snooze_reason");
-    rw_jsonw_str(w, on && a->ext ? a->ext->snooze_reason : NULL);
+    rw_jsonw_str(w, on ? ext->snooze_reason : NULL);
     rw_jsonw_key(w, "snoozed_by");
-    rw_jsonw_str(w, on && a->ext ? a->ext->snoozed_by : NULL);
+    rw_jsonw_str(w, on ? ext->snoozed_by : NULL);
 }
 
 static void delta_value(struct rw_jsonw *w, const struct rw_history *h, const struct rw_account *a,
@@ -207,7 +209,7 @@ void rw_api_account_doc(struct rw_jsonw *w, const struct rw_api_state *s,
     delta_value(w, s->history, a, now, 7);
     rw_jsonw_key(w, "delta_30d");
     delta_value(w, s->history, a, now, 30);
-    snooze_members(w, a, now, true);
+    snooze_members(w, s->store, a, now, true);
     rw_jsonw_obj_close(w);
 }
 
@@ -279,7 +281,7 @@ static void worklist_row(struct rw_jsonw *w, const struct rw_api_state *s,
     delta_value(w, s->history, a, s->now_ms, 7);
     rw_jsonw_key(w, "delta_30d");
     delta_value(w, s->history, a, s->now_ms, 30);
-    snooze_members(w, a, s->now_ms, false);
+    snooze_members(w, s->store, a, s->now_ms, false);
     rw_jsonw_obj_close(w);
 }
 

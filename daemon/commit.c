@@ -599,7 +599,7 @@ static size_t encode_blobs(struct rw_commit *c, const struct rw_commit_state *st
     if (ndirty) {
         rw_blob_begin(&c->log, RW_BLOB_LOG, seq, 0);
         for (size_t i = 0; i < ndirty; i++) {
-            rw_blob_add(&c->log, st->scorer, dirty[i]);
+            rw_blob_add(&c->log, st->scorer, st->store, dirty[i]);
             rw_compaction_mark(&c->cp, dirty[i]->ordinal);
         }
         rw_blob_end(&c->log);
@@ -620,7 +620,7 @@ static size_t encode_blobs(struct rw_commit *c, const struct rw_commit_state *st
         for (uint32_t o = from; o < to; o++) {
             const struct rw_account *a = rw_store_by_ordinal(st->store, o);
             if (a)
-                rw_blob_add(b, st->scorer, a);
+                rw_blob_add(b, st->scorer, st->store, a);
         }
         rw_blob_end(b);
     }

@@ -65,9 +65,10 @@ static void put_str(struct wbuf *w, const char *s, size_t max)
     put(w, s, n);
 }
 
-static void encode(struct wbuf *w, const struct rw_scorer *sc, const struct rw_account *a)
+static void encode(struct wbuf *w, const struct rw_scorer *sc, const struct rw_store *st,
+                   const struct rw_account *a)
 {
-    const struct rw_account_ext *ext = a->ext;
+    const struct rw_account_ext *ext = rw_store_ext(st, a);
     unsigned flags = (a->name ? FLAG_NAME : 0) | (a->owner ? FLAG_OWNER : 0) |
                      (a->tier ? FLAG_TIER : 0) | (ext ? FLAG_SNOOZE : 0);
     float score = a->score;
@@ -113,15 +114,15 @@ static void encode(struct wbuf *w, const struct rw_scorer *sc, const struct rw_a
     }
 }
 
-size_t rw_account_encode(const struct rw_scorer *sc, const struct rw_account *a, uint8_t *buf,
-                         size_t cap)
+size_t rw_account_encode(const struct rw_scorer *sc, const struct rw_store *st,
+                         const struct rw_account *a, uint8_t *buf, size_t cap)
 {
     /* Count first, so that a short buffer is left untouched. */
     struct wbuf w = {NULL, 0, 0};
-    encode(&w, sc, a);
+    encode(&w, sc, st, a);
     if (buf && w.n <= cap) {
         struct wbuf out = {buf, cap, 0};
-        encode(&out, sc, a);
+        encode(&out, sc, st, a);
     }
     return w.n;
 }
@@ -294,7 +295,7 @@ struct rw_account *rw_account_decode(struct rw_store *st, const struct rw_scorer
     rbuf[reason.len] = '\0';
     memcpy(bbuf, by.s ? by.s : "", by.len);
     bbuf[by.len] = '\0';
-    rw_account_set_snooze(a, snooze_until, reason.len ? rbuf : NULL, by.len ? bbuf : NULL);
+    rw_store_set_snooze(st, a, snooze_until, reason.len ? rbuf : NULL, by.len ? bbuf : NULL);
     rw_store_note_snooze(st, a);
 
     double *agg = rw_account_agg(a);
@@ -325,7 +326,7 @@ struct rw_store *rw_store_relayout(const struct rw_store *old, const struct rw_s
     size_t cursor = 0;
     struct rw_account *a;
     while ((a = rw_store_next(old, &cursor)) != NULL) {
-        size_t len = rw_account_encode(old_sc, a, rec, sizeof rec);
+        size_t len = rw_account_encode(old_sc, old, a, rec, sizeof rec);
         struct rw_account *b = len <= sizeof rec
                                    ? rw_account_decode(st, new_sc, a->id, a->id_len, rec, len, NULL)
                                    : NULL;

@@ -40,9 +40,17 @@ struct intern_ent {
     uint64_t hash;
 };
 
+/* An account's rarely set state, keyed by the account (stable for the store's life). */
+struct ext_slot {
+    const struct rw_account *a; /* NULL = empty */
+    struct rw_account_ext *ext;
+};
+
 struct rw_store {
     struct arena accounts; /* every struct rw_account */
-    struct arena names;    /* every account's name */
+    struct ext_slot *etab; /* power-of-two capacity, linear probing, at most half full */
+    size_t ecap, ecount;
+    struct arena names; /* every account's name */
     size_t name_bytes, name_waste;
     uint32_t *by_ord; /* ordinal -> account reference (NO_REF for a hole) */
     uint32_t ord_end, ord_cap;
@@ -142,6 +150,15 @@ static struct rw_account *acct_at(const struct rw_store *st, uint32_t ref)
                                          ((size_t)(ref & ((UINT32_C(1) << REF_SHIFT) - 1)) << 3));
 }
 
+static void ext_free(struct rw_account_ext *ext)
+{
+    if (!ext)
+        return;
+    free(ext->snooze_reason);
+    free(ext->snoozed_by);
+    free(ext);
+}
+
 static uint64_t random_seed(void)
 {
     uint64_t s = 0;
@@ -170,9 +187,10 @@ void rw_store_free(struct rw_store *st)
 {
     if (!st)
         return;
-    for (uint32_t o = 0; o < st->ord_end; o++)
-        if (st->by_ord[o] != NO_REF)
-            rw_account_set_snooze(acct_at(st, st->by_ord[o]), RW_NO_TIME, NULL, NULL);
+    for (size_t i = 0; i < st->ecap; i++)
+        if (st->etab[i].a)
+            ext_free(st->etab[i].ext);
+    free(st->etab);
     arena_free(&st->accounts);
     arena_free(&st->names);
     free(st->tab);
@@ -556,32 +574,81 @@ void rw_store_set_name(struct rw_store *st, struct rw_account *a, const char *s,
         compact_names(st);
 }
 
-void rw_account_set_snooze(struct rw_account *a, int64_t until_ms, const char *reason,
-                           const char *by)
+/* The slot of A in the ext table, or the empty slot where it would go. */
+static size_t ext_probe(const struct rw_store *st, const struct rw_account *a)
 {
-    if (a->ext) {
-        free(a->ext->snooze_reason);
-        free(a->ext->snoozed_by);
-        free(a->ext);
-        a->ext = NULL;
+    size_t mask = st->ecap - 1;
+    size_t i = (size_t)(((uint64_t)(uintptr_t)a >> 3) * 0x9e3779b97f4a7c15ull >> 20) & mask;
+    while (st->etab[i].a && st->etab[i].a != a)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static void ext_put(struct rw_store *st, const struct rw_account *a, struct rw_account_ext *ext)
+{
+    if ((st->ecount + 1) * 2 > st->ecap) {
+        struct ext_slot *old = st->etab;
+        size_t ocap = st->ecap;
+        st->ecap = ocap ? ocap * 2 : 16;
+        st->etab = rw_xcalloc(st->ecap, sizeof(*st->etab));
+        for (size_t i = 0; i < ocap; i++)
+            if (old[i].a)
+                st->etab[ext_probe(st, old[i].a)] = old[i];
+        free(old);
+    }
+    size_t i = ext_probe(st, a);
+    st->etab[i] = (struct ext_slot){a, ext};
+    st->ecount++;
+}
+
+/* Takes slot I out, moving back the entries of its probe run (no tombstones). */
+static void ext_remove(struct rw_store *st, size_t i)
+{
+    size_t mask = st->ecap - 1;
+    st->etab[i].a = NULL;
+    st->ecount--;
+    for (size_t j = (i + 1) & mask; st->etab[j].a; j = (j + 1) & mask) {
+        struct ext_slot e = st->etab[j];
+        st->etab[j].a = NULL;
+        st->etab[ext_probe(st, e.a)] = e;
+    }
+}
+
+const struct rw_account_ext *rw_store_ext(const struct rw_store *st, const struct rw_account *a)
+{
+    if (!(a->flags & RW_ACCT_EXT))
+        return NULL;
+    return st->etab[ext_probe(st, a)].ext;
+}
+
+void rw_store_set_snooze(struct rw_store *st, struct rw_account *a, int64_t until_ms,
+                         const char *reason, const char *by)
+{
+    if (a->flags & RW_ACCT_EXT) {
+        size_t i = ext_probe(st, a);
+        ext_free(st->etab[i].ext);
+        ext_remove(st, i);
+        a->flags &= ~(unsigned)RW_ACCT_EXT;
     }
     if (until_ms == RW_NO_TIME)
         return;
-    a->ext = rw_xcalloc(1, sizeof(*a->ext));
-    a->ext->snoozed_until_ms = until_ms;
-    a->ext->snooze_reason =
-        reason ? rw_xstrndup(reason, strnlen(reason, RW_SNOOZE_TEXT_MAX)) : NULL;
-    a->ext->snoozed_by = by ? rw_xstrndup(by, strnlen(by, RW_SNOOZE_TEXT_MAX)) : NULL;
+    struct rw_account_ext *ext = rw_xcalloc(1, sizeof(*ext));
+    ext->snoozed_until_ms = until_ms;
+    ext->snooze_reason = reason ? rw_xstrndup(reason, strnlen(reason, RW_SNOOZE_TEXT_MAX)) : NULL;
+    ext->snoozed_by = by ? rw_xstrndup(by, strnlen(by, RW_SNOOZE_TEXT_MAX)) : NULL;
+    ext_put(st, a, ext);
+    a->flags |= RW_ACCT_EXT;
 }
 
-int64_t rw_account_snoozed_until(const struct rw_account *a)
+int64_t rw_store_snoozed_until(const struct rw_store *st, const struct rw_account *a)
 {
-    return a->ext ? a->ext->snoozed_until_ms : RW_NO_TIME;
+    const struct rw_account_ext *ext = rw_store_ext(st, a);
+    return ext ? ext->snoozed_until_ms : RW_NO_TIME;
 }
 
 void rw_store_note_snooze(struct rw_store *st, struct rw_account *a)
 {
-    bool on = a->ext != NULL, counted = (a->flags & RW_ACCT_SNOOZED) != 0;
+    bool on = (a->flags & RW_ACCT_EXT) != 0, counted = (a->flags & RW_ACCT_SNOOZED) != 0;
     if (on == counted)
         return;
     if (on) {
@@ -630,9 +697,12 @@ size_t rw_store_memory(const struct rw_store *st)
                malloc_usable_size(st->tags) + malloc_usable_size(st->itab) +
                malloc_usable_size(st->dirty) + malloc_usable_size(st->by_ord) +
                arena_memory(&st->accounts) + arena_memory(&st->names);
-    for (uint32_t o = 0; o < st->ord_end; o++)
-        if (st->by_ord[o] != NO_REF)
-            n += malloc_usable_size(acct_at(st, st->by_ord[o])->ext);
+    n += malloc_usable_size(st->etab);
+    for (size_t i = 0; i < st->ecap; i++)
+        if (st->etab[i].a)
+            n += malloc_usable_size(st->etab[i].ext) +
+                 malloc_usable_size(st->etab[i].ext->snooze_reason) +
+                 malloc_usable_size(st->etab[i].ext->snoozed_by);
     for (size_t i = 0; i < st->icap; i++)
         n += malloc_usable_size(st->itab[i].s);
     return n;

@@ -15,9 +15,10 @@ static int crossed_window(const struct rw_config *cfg, int32_t days)
     return w;
 }
 
-bool rw_rules_band_held(const struct rw_config *cfg, const struct rw_account *a, int64_t now_ms)
+bool rw_rules_band_held(const struct rw_config *cfg, const struct rw_store *st,
+                        const struct rw_account *a, int64_t now_ms)
 {
-    int64_t until = rw_account_snoozed_until(a);
+    int64_t until = rw_store_snoozed_until(st, a);
     if (until != RW_NO_TIME && now_ms < until)
         return true;
     if (cfg->band_change_within >= 0 && a->renewal_day != RW_NO_DAY &&
@@ -26,8 +27,8 @@ bool rw_rules_band_held(const struct rw_config *cfg, const struct rw_account *a,
     return false;
 }
 
-static bool band_rules(const struct rw_config *cfg, struct rw_account *a, int64_t now_ms,
-                       rw_rules_emit_fn emit, void *arg)
+static bool band_rules(const struct rw_config *cfg, const struct rw_store *st, struct rw_account *a,
+                       int64_t now_ms, rw_rules_emit_fn emit, void *arg)
 {
     enum rw_band band = (enum rw_band)a->band;
     enum rw_band notified = (enum rw_band)a->notified_band;
@@ -37,7 +38,7 @@ static bool band_rules(const struct rw_config *cfg, struct rw_account *a, int64_
     if (now_sev == was_sev)
         return false;
     bool worse = now_sev > was_sev;
-    bool held = rw_rules_band_held(cfg, a, now_ms);
+    bool held = rw_rules_band_held(cfg, st, a, now_ms);
     enum rw_band_policy policy = cfg->on_band_change;
     if (worse && held && policy != RW_ON_BAND_NONE)
         return false; /* told once the snooze ends or the horizon is entered */
@@ -75,24 +76,25 @@ static bool window_rules(const struct rw_config *cfg, struct rw_account *a, int6
     return true;
 }
 
-bool rw_rules_run(const struct rw_config *cfg, struct rw_account *a, int64_t now_ms,
-                  rw_rules_emit_fn emit, void *arg)
+bool rw_rules_run(const struct rw_config *cfg, struct rw_store *st, struct rw_account *a,
+                  int64_t now_ms, rw_rules_emit_fn emit, void *arg)
 {
     bool changed = false;
-    int64_t until = rw_account_snoozed_until(a);
+    int64_t until = rw_store_snoozed_until(st, a);
     if (until != RW_NO_TIME && now_ms >= until) {
-        rw_account_set_snooze(a, RW_NO_TIME, NULL, NULL);
+        rw_store_set_snooze(st, a, RW_NO_TIME, NULL, NULL);
         changed = true;
     }
-    changed |= band_rules(cfg, a, now_ms, emit, arg);
+    changed |= band_rules(cfg, st, a, now_ms, emit, arg);
     changed |= window_rules(cfg, a, now_ms, emit, arg);
     return changed;
 }
 
-int64_t rw_rules_next_time(const struct rw_config *cfg, const struct rw_account *a, int64_t now_ms)
+int64_t rw_rules_next_time(const struct rw_config *cfg, const struct rw_store *st,
+                           const struct rw_account *a, int64_t now_ms)
 {
     int64_t t = INT64_MAX;
-    int64_t until = rw_account_snoozed_until(a);
+    int64_t until = rw_store_snoozed_until(st, a);
     if (until != RW_NO_TIME && until > now_ms)
         t = until;
     if (a->renewal_day == RW_NO_DAY)

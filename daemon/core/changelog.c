@@ -46,11 +46,12 @@ void rw_blob_begin(struct rw_blob *b, char kind, uint64_t seq, uint32_t chunk)
     b->len = RW_BLOB_HEADER;
 }
 
-void rw_blob_add(struct rw_blob *b, const struct rw_scorer *sc, const struct rw_account *a)
+void rw_blob_add(struct rw_blob *b, const struct rw_scorer *sc, const struct rw_store *st,
+                 const struct rw_account *a)
 {
     reserve(b, 8 + a->id_len + RW_ACCOUNT_RECORD_MAX);
     uint8_t *p = b->buf + b->len;
-    size_t rec = rw_account_encode(sc, a, p + 8 + a->id_len, RW_ACCOUNT_RECORD_MAX);
+    size_t rec = rw_account_encode(sc, st, a, p + 8 + a->id_len, RW_ACCOUNT_RECORD_MAX);
     if (rec > RW_ACCOUNT_RECORD_MAX)
         abort(); /* cannot happen: every field of a record is bounded */
     put_le(p, a->ordinal, 4);

@@ -297,7 +297,7 @@ static void evaluate(struct rw_engine *e, struct rw_account *a, bool alerting,
     /* No alerts while onboarding, nor while catching up: bands move, nobody is told. */
     if (alerting && !onboarding) {
         e->cur = ev;
-        changed |= rw_rules_run(e->cfg, a, now, emit, e);
+        changed |= rw_rules_run(e->cfg, e->st, a, now, emit, e);
         e->cur = NULL;
     }
     if (changed)
@@ -405,7 +405,7 @@ static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct 
         due = min64(due, rw_band_next_time(&e->bc, &bs));
         due = min64(due, score_due(e, a, &bs, horizon));
     }
-    due = min64(due, rw_rules_next_time(e->cfg, a, now));
+    due = min64(due, rw_rules_next_time(e->cfg, e->st, a, now));
     if (due <= now)
         due = next_grid(e, now);
     rw_due_set(&e->due, e->st, a, due, !daily_full_pass(e) || due < next_day_ms(now));

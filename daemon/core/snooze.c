@@ -106,10 +106,10 @@ enum rw_snooze_result rw_snooze_apply(struct rw_engine *e, struct rw_store *st, 
     if (rw_engine_busy(e))
         return RW_SNOOZE_BUSY;
     if (req)
-        rw_account_set_snooze(a, req->until_ms, req->reason[0] ? req->reason : NULL,
-                              req->by[0] ? req->by : NULL);
+        rw_store_set_snooze(st, a, req->until_ms, req->reason[0] ? req->reason : NULL,
+                            req->by[0] ? req->by : NULL);
     else
-        rw_account_set_snooze(a, RW_NO_TIME, NULL, NULL);
+        rw_store_set_snooze(st, a, RW_NO_TIME, NULL, NULL);
     rw_store_mark_dirty(st, a);
     rw_engine_touch(e, a);
     return RW_SNOOZE_DONE;

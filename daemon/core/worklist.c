@@ -220,7 +220,8 @@ void rw_worklist_free(struct rw_worklist *w)
     free(w);
 }
 
-static bool matches(const struct rw_worklist *w, const struct rw_account *a)
+static bool matches(const struct rw_worklist *w, const struct rw_store *st,
+                    const struct rw_account *a)
 {
     const struct rw_worklist_query *q = &w->q;
     if (q->bands && !(q->bands & (1u << (a->band & 31))))
@@ -237,7 +238,7 @@ static bool matches(const struct rw_worklist *w, const struct rw_account *a)
     if (q->has_min_arr && !(a->arr >= q->min_arr))
         return false;
     if (q->snoozed >= 0) {
-        int64_t until = rw_account_snoozed_until(a);
+        int64_t until = rw_store_snoozed_until(st, a);
         bool snoozed = until != RW_NO_TIME && until > w->now_ms;
         if (snoozed != (q->snoozed == 1))
             return false;
@@ -290,7 +291,7 @@ bool rw_worklist_step(struct rw_worklist *w, const struct rw_store *st, const st
             end = true;
             break;
         }
-        if (!matches(w, a))
+        if (!matches(w, st, a))
             continue;
         w->total++;
         if (!isnan(a->arr))

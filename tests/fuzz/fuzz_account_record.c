@@ -55,13 +55,13 @@ static const struct rw_scorer *scorer(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* What the API does with a decoded account: format its times and dates. */
-static void use(const struct rw_account *a)
+static void use(const struct rw_store *st, const struct rw_account *a)
 {
     char date[RW_DATE_MAX], time[RW_RFC3339_MAX];
     rw_format_date(a->renewal_day, date);
     check(strlen(date) == RW_DATE_MAX - 1);
     const int64_t times[] = {a->first_seen_ms,    a->last_event_ms,  a->ref_ms,
-                             a->below_healthy_ms, a->below_watch_ms, rw_account_snoozed_until(a)};
+                             a->below_healthy_ms, a->below_watch_ms, rw_store_snoozed_until(st, a)};
     for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
         rw_format_rfc3339(times[i], time);
         check(strlen(time) < RW_RFC3339_MAX);
@@ -77,9 +77,10 @@ static void use(const struct rw_account *a)
         check(strlen(a->owner) <= RW_OWNER_MAX);
     if (a->tier)
         check(strlen(a->tier) <= RW_TIER_MAX);
-    if (a->ext) {
-        check(!a->ext->snooze_reason || strlen(a->ext->snooze_reason) <= RW_SNOOZE_TEXT_MAX);
-        check(!a->ext->snoozed_by || strlen(a->ext->snoozed_by) <= RW_SNOOZE_TEXT_MAX);
+    const struct rw_account_ext *ext = rw_store_ext(st, a);
+    if (ext) {
+        check(!ext->snooze_reason || strlen(ext->snooze_reason) <= RW_SNOOZE_TEXT_MAX);
+        check(!ext->snoozed_by || strlen(ext->snoozed_by) <= RW_SNOOZE_TEXT_MAX);
     }
 }
 
@@ -108,27 +109,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(id_len >= 1 && id_len <= RW_ACCOUNT_MAX);
     check(a->id_len == id_len && memcmp(a->id, id, id_len) == 0 && a->id[id_len] == '\0');
     check(rw_store_find(st, id, id_len) == a && rw_store_count(st) == 1);
-    check(a->band < RW_BAND_COUNT && a->notified_band < RW_BAND_COUNT);
     check(!isinf(a->arr) && !isinf(a->seats));
     check(isnan(a->score) || (a->score >= 0 && a->score <= 100));
     check(reset >= 0 && reset <= rw_scorer_nsignals(sc));
-    use(a);
+    use(st, a);
 
     uint8_t buf[RW_ACCOUNT_RECORD_MAX], again[RW_ACCOUNT_RECORD_MAX];
-    size_t n = rw_account_encode(sc, a, NULL, 0);
+    size_t n = rw_account_encode(sc, st, a, NULL, 0);
     check(n <= sizeof buf);
     /* A short buffer is left untouched. */
     memset(buf, 0xee, sizeof buf);
-    check(rw_account_encode(sc, a, buf, n - 1) == n);
+    check(rw_account_encode(sc, st, a, buf, n - 1) == n);
     for (size_t i = 0; i < n; i++)
         check(buf[i] == 0xee);
-    check(rw_account_encode(sc, a, buf, sizeof buf) == n);
+    check(rw_account_encode(sc, st, a, buf, sizeof buf) == n);
     /* A record the daemon wrote always reads back, onto the same account, and
      * writes out the same bytes again. */
     int reset2 = -1;
     check(rw_account_decode(st, sc, id, id_len, buf, n, &reset2) == a);
     check(reset2 == 0 && rw_store_count(st) == 1);
-    check(rw_account_encode(sc, a, again, sizeof again) == n && memcmp(again, buf, n) == 0);
+    check(rw_account_encode(sc, st, a, again, sizeof again) == n && memcmp(again, buf, n) == 0);
 out:
     rw_store_free(st);
     free(rec);

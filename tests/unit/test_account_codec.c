@@ -29,17 +29,18 @@ static struct rw_account *put(struct rw_store *st, const char *id)
     return a;
 }
 
-/* rw_account_set_snooze reads RW_SNOOZE_TEXT_MAX bytes of each string whatever its
+/* rw_store_set_snooze reads RW_SNOOZE_TEXT_MAX bytes of each string whatever its
  * length (rw_xstrndup copies N bytes, it does not stop at the NUL: reported as a bug),
  * so shorter strings are handed over in buffers that long. */
-static void snooze(struct rw_account *a, int64_t until, const char *reason, const char *by)
+static void snooze(struct rw_store *st, struct rw_account *a, int64_t until, const char *reason,
+                   const char *by)
 {
     char r[RW_SNOOZE_TEXT_MAX + 1] = {0}, b[RW_SNOOZE_TEXT_MAX + 1] = {0};
     if (reason)
         strncpy(r, reason, RW_SNOOZE_TEXT_MAX);
     if (by)
         strncpy(b, by, RW_SNOOZE_TEXT_MAX);
-    rw_account_set_snooze(a, until, reason ? r : NULL, by ? b : NULL);
+    rw_store_set_snooze(st, a, until, reason ? r : NULL, by ? b : NULL);
 }
 
 /* Signals A (rate), B (mean), R (recency), T (trend): 6 slots. */
@@ -74,7 +75,7 @@ static struct rw_account *sample(struct rw_store *st, const char *id)
     rw_store_set_name(st, a, "Acme, Inc. \xc3\xa9", 13);
     a->owner = rw_store_intern(st, "ann@example.com", 15);
     a->tier = rw_store_intern(st, "enterprise", 10);
-    snooze(a, T0 + 7 * DAY, "holiday", "jane@example.com");
+    snooze(st, a, T0 + 7 * DAY, "holiday", "jane@example.com");
     a->arr = 120000.5;
     a->seats = 42;
     memcpy(rw_account_agg(a), sample_slots, sizeof(sample_slots));
@@ -102,7 +103,8 @@ static void assert_opt_str(const char *x, const char *y)
 }
 
 /* Every persisted field equal (bit for bit for the numbers). */
-static void assert_meta_equal(const struct rw_account *a, const struct rw_account *b)
+static void assert_meta_equal(const struct rw_store *sa, const struct rw_account *a,
+                              const struct rw_store *sb, const struct rw_account *b)
 {
     assert_true(a->first_seen_ms == b->first_seen_ms);
     assert_true(a->last_event_ms == b->last_event_ms);
@@ -112,10 +114,12 @@ static void assert_meta_equal(const struct rw_account *a, const struct rw_accoun
     assert_opt_str(a->name, b->name);
     assert_opt_str(a->owner, b->owner);
     assert_opt_str(a->tier, b->tier);
-    assert_true(rw_account_snoozed_until(a) == rw_account_snoozed_until(b));
-    if (a->ext) {
-        assert_opt_str(a->ext->snooze_reason, b->ext->snooze_reason);
-        assert_opt_str(a->ext->snoozed_by, b->ext->snoozed_by);
+    assert_true(rw_store_snoozed_until(sa, a) == rw_store_snoozed_until(sb, b));
+    const struct rw_account_ext *xa = rw_store_ext(sa, a), *xb = rw_store_ext(sb, b);
+    assert_true((xa == NULL) == (xb == NULL));
+    if (xa) {
+        assert_opt_str(xa->snooze_reason, xb->snooze_reason);
+        assert_opt_str(xa->snoozed_by, xb->snoozed_by);
     }
     assert_true(same_double(a->arr, b->arr));
     assert_true(same_double(a->seats, b->seats));
@@ -139,17 +143,17 @@ static void test_codec_roundtrip(void **state)
     struct rw_account *a = sample(st, "acme");
     assert_true(rw_store_set_ordinal(st, a, 7));
     uint8_t buf[RW_ACCOUNT_RECORD_MAX];
-    size_t n = rw_account_encode(sc, a, buf, sizeof(buf));
+    size_t n = rw_account_encode(sc, st, a, buf, sizeof(buf));
     assert_true(n > 0 && n <= sizeof(buf));
     assert_int_equal(buf[0], 2); /* the version */
     /* Too small a buffer: the size, nothing written. */
     uint8_t small[16];
     memset(small, 0x5a, sizeof(small));
-    assert_int_equal(rw_account_encode(sc, a, small, sizeof(small)), n);
+    assert_int_equal(rw_account_encode(sc, st, a, small, sizeof(small)), n);
     for (size_t i = 0; i < sizeof(small); i++)
         assert_int_equal(small[i], 0x5a);
-    assert_int_equal(rw_account_encode(sc, a, NULL, 0), n);
-    assert_int_equal(rw_account_encode(sc, a, buf, n), n); /* exactly enough */
+    assert_int_equal(rw_account_encode(sc, st, a, NULL, 0), n);
+    assert_int_equal(rw_account_encode(sc, st, a, buf, n), n); /* exactly enough */
 
     struct rw_store *st2 = rw_store_new(6);
     int reset = -1;
@@ -157,7 +161,7 @@ static void test_codec_roundtrip(void **state)
     assert_non_null(b);
     assert_int_equal(reset, 0);
     assert_string_equal(b->id, "acme");
-    assert_meta_equal(a, b);
+    assert_meta_equal(st, a, st2, b);
     assert_ptr_equal(rw_store_by_ordinal(st2, 7), b);
     assert_ptr_equal(b->owner, rw_store_intern(st2, "ann@example.com", 15));
     assert_memory_equal(rw_account_agg(b), sample_slots, sizeof(sample_slots));
@@ -170,11 +174,11 @@ static void test_codec_roundtrip(void **state)
     rw_scorer_reset(sc, rw_account_agg(c));
     rw_account_agg(c)[1] = 7;
     assert_false(rw_store_set_ordinal(st, c, 7)); /* acme's */
-    n = rw_account_encode(sc, c, buf, sizeof(buf));
+    n = rw_account_encode(sc, st, c, buf, sizeof(buf));
     assert_ptr_equal(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset), b);
     assert_null(b->name);
     assert_null(b->owner);
-    assert_null(b->ext);
+    assert_null(rw_store_ext(st2, b));
     assert_true(isnan(b->arr) && isnan(b->score));
     assert_true(b->band_seq == 0 && b->renewal_day == RW_NO_DAY);
     assert_true(rw_account_agg(b)[1] == 7);
@@ -194,7 +198,7 @@ static void assert_unchanged(struct rw_store *st2, const struct rw_account *ref)
     assert_int_equal(rw_store_count(st2), 1);
     struct rw_account *b = rw_store_find(st2, "acme", 4);
     assert_non_null(b);
-    assert_meta_equal(ref, b);
+    assert_meta_equal(st2, ref, st2, b);
     assert_memory_equal(rw_account_agg(b), rw_account_agg(ref), 6 * sizeof(double));
 }
 
@@ -206,13 +210,13 @@ static void test_codec_truncated_and_trailing(void **state)
     struct rw_store *st = rw_store_new(6);
     struct rw_account *a = sample(st, "acme");
     uint8_t buf[RW_ACCOUNT_RECORD_MAX + 1];
-    size_t n = rw_account_encode(sc, a, buf, sizeof(buf));
+    size_t n = rw_account_encode(sc, st, a, buf, sizeof(buf));
     /* Another record for the same id already in the store: a refusal must not touch it. */
     struct rw_store *st2 = rw_store_new(6);
     struct rw_account *other = put(st, "other");
     rw_scorer_reset(sc, rw_account_agg(other));
     uint8_t obuf[RW_ACCOUNT_RECORD_MAX];
-    size_t on = rw_account_encode(sc, other, obuf, sizeof(obuf));
+    size_t on = rw_account_encode(sc, st, other, obuf, sizeof(obuf));
     struct rw_account *held = rw_account_decode(st2, sc, "acme", 4, obuf, on, NULL);
     assert_non_null(held);
     int reset = 0;
@@ -255,7 +259,7 @@ static void test_codec_invalid_values(void **state)
     struct rw_store *st = rw_store_new(6);
     struct rw_account *a = sample(st, "acme");
     uint8_t good[RW_ACCOUNT_RECORD_MAX], buf[RW_ACCOUNT_RECORD_MAX];
-    size_t n = rw_account_encode(sc, a, good, sizeof(good));
+    size_t n = rw_account_encode(sc, st, a, good, sizeof(good));
     struct rw_store *st2 = rw_store_new(6);
     int reset;
 #define EXPECT_BAD(off, val)                                                                       \
@@ -310,7 +314,7 @@ static void test_codec_corrupt(void **state)
     struct rw_store *st = rw_store_new(6);
     struct rw_account *a = sample(st, "acme");
     uint8_t good[RW_ACCOUNT_RECORD_MAX];
-    size_t n = rw_account_encode(sc, a, good, sizeof(good));
+    size_t n = rw_account_encode(sc, st, a, good, sizeof(good));
     struct rw_store *st2 = rw_store_new(6);
     static const uint8_t vals[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
     int reset;
@@ -371,7 +375,7 @@ static void remap_case(enum rw_aggregate c_agg, const double *c_want)
     memcpy(rw_account_agg(a), slots, sizeof(slots));
     a->ref_ms = T0;
     uint8_t buf[RW_ACCOUNT_RECORD_MAX];
-    size_t n = rw_account_encode(so, a, buf, sizeof(buf));
+    size_t n = rw_account_encode(so, st, a, buf, sizeof(buf));
 
     struct rw_store *st2 = rw_store_new(rw_scorer_nslots(sn));
     int reset = -1;
@@ -419,7 +423,7 @@ static void test_codec_scrambled_ordinals(void **state)
         snprintf(id, sizeof(id), "a%d", i);
         struct rw_account *a = put(st, id);
         rw_scorer_reset(sc, rw_account_agg(a));
-        lens[i] = rw_account_encode(sc, a, recs[i], sizeof(recs[i]));
+        lens[i] = rw_account_encode(sc, st, a, recs[i], sizeof(recs[i]));
         assert_true(lens[i] <= sizeof(recs[i]));
     }
     int order[N];

@@ -32,7 +32,7 @@ static void test_blob_round_trip(void **state)
         assert_non_null(a);
         rw_scorer_reset(sc, rw_account_agg(a));
         a->arr = 10.0 * i;
-        rw_blob_add(&b, sc, a);
+        rw_blob_add(&b, sc, st, a);
     }
     rw_blob_end(&b);
 

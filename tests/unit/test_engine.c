@@ -322,7 +322,7 @@ static char *snapshot(struct world *w, size_t *len)
     struct rw_account *a;
     uint8_t rec[RW_ACCOUNT_RECORD_MAX];
     while ((a = rw_store_next(w->st, &cursor)) != NULL) {
-        size_t l = rw_account_encode(w->sc, a, rec, sizeof rec);
+        size_t l = rw_account_encode(w->sc, w->st, a, rec, sizeof rec);
         assert_true(l <= sizeof rec);
         while (n + l + a->id_len + 16 > cap) {
             cap *= 2;
@@ -399,7 +399,7 @@ static void restart(struct world *x, struct world *y)
     struct rw_account *a;
     uint8_t rec[RW_ACCOUNT_RECORD_MAX];
     while ((a = rw_store_next(x->st, &cursor)) != NULL) {
-        size_t l = rw_account_encode(x->sc, a, rec, sizeof rec);
+        size_t l = rw_account_encode(x->sc, x->st, a, rec, sizeof rec);
         int reset = 0;
         assert_non_null(rw_account_decode(y->st, y->sc, a->id, a->id_len, rec, l, &reset));
         assert_int_equal(reset, 0);
@@ -538,7 +538,7 @@ static void test_snooze_holds_then_tells_once(void **state)
     assert_string_equal(band_of(&w, "s"), "healthy");
     size_t before = count_of(&w.alerts, "s"); /* while its usage built up */
     struct rw_account *a = rw_store_find(w.st, "s", 1);
-    rw_account_set_snooze(a, T0 + 10 * DAY, "working on it", "jane");
+    rw_store_set_snooze(w.st, a, T0 + 10 * DAY, "working on it", "jane");
     rw_engine_touch(w.e, a);
     /* Silence: the account falls to at_risk while snoozed; nothing is told. */
     struct rw_event tick = ev_of("other", "noise", T0 + 9 * DAY, 1);
@@ -555,7 +555,7 @@ static void test_snooze_holds_then_tells_once(void **state)
     const char *al = alert_of(&w.alerts, "s", before);
     expect_in(al, "\"band\":\"at_risk\"");
     expect_in(al, "\"ts\":\"2026-11-30T00:00:00.000Z\"");
-    assert_int_equal(rw_account_snoozed_until(a), RW_NO_TIME);
+    assert_int_equal(rw_store_snoozed_until(w.st, a), RW_NO_TIME);
     world_close(&w, true);
 }
 

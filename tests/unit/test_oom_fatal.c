@@ -346,8 +346,8 @@ static int call_decode(void *arg)
         return CHILD_GOT_NULL;
     if (reset != 0 || !a->name || strcmp(a->name, "Acme Corporation") != 0 || !a->owner ||
         strcmp(a->owner, "csm@example.com") != 0 || !a->tier ||
-        strcmp(a->tier, "enterprise") != 0 || rw_account_agg(a)[2] != 2.5 || !a->ext ||
-        strcmp(a->ext->snooze_reason, "holiday") != 0)
+        strcmp(a->tier, "enterprise") != 0 || rw_account_agg(a)[2] != 2.5 ||
+        !rw_store_ext(da->st, a) || strcmp(rw_store_ext(da->st, a)->snooze_reason, "holiday") != 0)
         return CHILD_BAD;
     return 0;
 }
@@ -371,12 +371,12 @@ static void test_account_decode(void **state)
     rw_store_set_name(src, a, "Acme Corporation", 16);
     a->owner = rw_store_intern(src, "csm@example.com", 15);
     a->tier = rw_store_intern(src, "enterprise", 10);
-    /* Strings in buffers of RW_SNOOZE_TEXT_MAX bytes: rw_account_set_snooze reads that
+    /* Strings in buffers of RW_SNOOZE_TEXT_MAX bytes: rw_store_set_snooze reads that
      * many whatever their length (rw_xstrndup does not stop at the NUL). */
     char reason[RW_SNOOZE_TEXT_MAX + 1] = "holiday", by[RW_SNOOZE_TEXT_MAX + 1] = "jane";
-    rw_account_set_snooze(a, INT64_C(1795132800000), reason, by);
+    rw_store_set_snooze(src, a, INT64_C(1795132800000), reason, by);
     rw_account_agg(a)[2] = 2.5;
-    da.len = rw_account_encode(sc, a, da.buf, sizeof da.buf);
+    da.len = rw_account_encode(sc, src, a, da.buf, sizeof da.buf);
     assert_true(da.len > 0 && da.len <= sizeof da.buf);
     rw_store_free(src);
 

@@ -139,9 +139,9 @@ static void test_apply_and_remove(void **state)
     size_t ndirty;
     rw_store_dirty(st, &ndirty);
     assert_int_equal(ndirty, 1);
-    assert_true(rw_account_snoozed_until(a) == T0 + 30 * DAY);
-    assert_string_equal(a->ext->snooze_reason, "on it");
-    assert_null(a->ext->snoozed_by);
+    assert_true(rw_store_snoozed_until(st, a) == T0 + 30 * DAY);
+    assert_string_equal(rw_store_ext(st, a)->snooze_reason, "on it");
+    assert_null(rw_store_ext(st, a)->snoozed_by);
     assert_int_equal(rw_store_snoozed(st), 1);
     /* silence for days: at_risk while snoozed, nothing told */
     event(e, "other", "noise", T0 + 10 * DAY, 1); /* not a signal */
@@ -157,7 +157,7 @@ static void test_apply_and_remove(void **state)
     assert_int_equal(rw_snooze_apply(e, st, "s", 1, NULL), RW_SNOOZE_DONE);
     assert_int_equal(nalerts, before + 1);
     assert_non_null(strstr(last_alert, "\"band\":\"at_risk\""));
-    assert_true(rw_account_snoozed_until(a) == RW_NO_TIME);
+    assert_true(rw_store_snoozed_until(st, a) == RW_NO_TIME);
     assert_int_equal(rw_store_snoozed(st), 0);
     /* removing again tells nothing more */
     assert_int_equal(rw_snooze_apply(e, st, "s", 1, NULL), RW_SNOOZE_DONE);

@@ -26,17 +26,18 @@ static struct rw_account *put(struct rw_store *st, const char *id)
     return a;
 }
 
-/* rw_account_set_snooze reads RW_SNOOZE_TEXT_MAX bytes of each string whatever its
+/* rw_store_set_snooze reads RW_SNOOZE_TEXT_MAX bytes of each string whatever its
  * length (rw_xstrndup copies N bytes, it does not stop at the NUL: reported as a bug),
  * so shorter strings are handed over in buffers that long. */
-static void snooze(struct rw_account *a, int64_t until, const char *reason, const char *by)
+static void snooze(struct rw_store *st, struct rw_account *a, int64_t until, const char *reason,
+                   const char *by)
 {
     char r[RW_SNOOZE_TEXT_MAX + 1] = {0}, b[RW_SNOOZE_TEXT_MAX + 1] = {0};
     if (reason)
         strncpy(r, reason, RW_SNOOZE_TEXT_MAX);
     if (by)
         strncpy(b, by, RW_SNOOZE_TEXT_MAX);
-    rw_account_set_snooze(a, until, reason ? r : NULL, by ? b : NULL);
+    rw_store_set_snooze(st, a, until, reason ? r : NULL, by ? b : NULL);
 }
 
 static void test_upsert_find(void **state)
@@ -67,8 +68,8 @@ static void test_upsert_find(void **state)
     assert_null(a->name);
     assert_null(a->owner);
     assert_null(a->tier);
-    assert_null(a->ext);
-    assert_true(rw_account_snoozed_until(a) == RW_NO_TIME);
+    assert_null(rw_store_ext(st, a));
+    assert_true(rw_store_snoozed_until(st, a) == RW_NO_TIME);
     assert_int_equal(a->id_len, 4);
     assert_string_equal(a->id, "acme");
     double *agg = rw_account_agg(a);
@@ -232,28 +233,28 @@ static void test_snooze(void **state)
     struct rw_store *st = rw_store_new(0);
     struct rw_account *a = put(st, "a");
     char reason[RW_SNOOZE_TEXT_MAX + 1] = "on holiday", by[RW_SNOOZE_TEXT_MAX + 1] = "jane";
-    rw_account_set_snooze(a, T0 + DAY, reason, by);
+    rw_store_set_snooze(st, a, T0 + DAY, reason, by);
     reason[0] = by[0] = 'X'; /* the strings were copied */
-    assert_true(rw_account_snoozed_until(a) == T0 + DAY);
-    assert_non_null(a->ext);
-    assert_string_equal(a->ext->snooze_reason, "on holiday");
-    assert_string_equal(a->ext->snoozed_by, "jane");
+    assert_true(rw_store_snoozed_until(st, a) == T0 + DAY);
+    assert_non_null(rw_store_ext(st, a));
+    assert_string_equal(rw_store_ext(st, a)->snooze_reason, "on holiday");
+    assert_string_equal(rw_store_ext(st, a)->snoozed_by, "jane");
     /* Replaced whole: a NULL string is none. */
-    snooze(a, T0 + 2 * DAY, NULL, "bob");
-    assert_true(rw_account_snoozed_until(a) == T0 + 2 * DAY);
-    assert_null(a->ext->snooze_reason);
-    assert_string_equal(a->ext->snoozed_by, "bob");
+    snooze(st, a, T0 + 2 * DAY, NULL, "bob");
+    assert_true(rw_store_snoozed_until(st, a) == T0 + 2 * DAY);
+    assert_null(rw_store_ext(st, a)->snooze_reason);
+    assert_string_equal(rw_store_ext(st, a)->snoozed_by, "bob");
     /* Over-long text is cut at RW_SNOOZE_TEXT_MAX. */
     char big[RW_SNOOZE_TEXT_MAX + 50];
     memset(big, 'r', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    rw_account_set_snooze(a, T0, big, NULL);
-    assert_int_equal(strlen(a->ext->snooze_reason), RW_SNOOZE_TEXT_MAX);
+    rw_store_set_snooze(st, a, T0, big, NULL);
+    assert_int_equal(strlen(rw_store_ext(st, a)->snooze_reason), RW_SNOOZE_TEXT_MAX);
     /* Cleared: nothing left allocated (ASan checks the frees). */
-    snooze(a, RW_NO_TIME, "ignored", "ignored");
-    assert_null(a->ext);
-    assert_true(rw_account_snoozed_until(a) == RW_NO_TIME);
-    snooze(a, T0, "kept", NULL); /* freed by rw_store_free */
+    snooze(st, a, RW_NO_TIME, "ignored", "ignored");
+    assert_null(rw_store_ext(st, a));
+    assert_true(rw_store_snoozed_until(st, a) == RW_NO_TIME);
+    snooze(st, a, T0, "kept", NULL); /* freed by rw_store_free */
     rw_store_free(st);
 }
 
@@ -367,6 +368,47 @@ static void test_walk_memory_order(void **state)
     rw_store_free(st);
 }
 
+/* Snoozes live beside the accounts: many set, cleared and set again in any
+ * order, each account keeps exactly its own. */
+static void test_many_snoozes(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    struct rw_store *st = rw_store_new(0);
+    char id[32];
+    struct rw_account *acc[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "s%d", i);
+        acc[i] = put(st, id);
+    }
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            bool on = (i * 7 + round) % 3 != 0;
+            if (on) {
+                snprintf(id, sizeof(id), "r%d-%d", i, round);
+                snooze(st, acc[i], T0 + i + round, id, NULL);
+            } else {
+                snooze(st, acc[i], RW_NO_TIME, NULL, NULL);
+            }
+        }
+        for (int i = 0; i < N; i++) {
+            bool on = (i * 7 + round) % 3 != 0;
+            const struct rw_account_ext *x = rw_store_ext(st, acc[i]);
+            if (!on) {
+                assert_null(x);
+                assert_true(rw_store_snoozed_until(st, acc[i]) == RW_NO_TIME);
+                continue;
+            }
+            assert_non_null(x);
+            assert_true(x->snoozed_until_ms == T0 + i + round);
+            snprintf(id, sizeof(id), "r%d-%d", i, round);
+            assert_string_equal(x->snooze_reason, id);
+            assert_null(x->snoozed_by);
+        }
+    }
+    rw_store_free(st);
+}
+
 static void test_days_to_renewal(void **state)
 {
     (void)state;
@@ -431,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_snooze),          cmocka_unit_test(test_memory_per_account),
         cmocka_unit_test(test_days_to_renewal), cmocka_unit_test(test_band_counts),
         cmocka_unit_test(test_renames_bounded), cmocka_unit_test(test_walk_memory_order),
+        cmocka_unit_test(test_many_snoozes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,7 +36,7 @@ static struct rw_account *acct(const char *id, double score, enum rw_band band, 
     return a;
 }
 
-/* rw_account_set_snooze reads RW_SNOOZE_TEXT_MAX bytes of each string whatever its
+/* rw_store_set_snooze reads RW_SNOOZE_TEXT_MAX bytes of each string whatever its
  * length (rw_xstrndup copies N bytes, it does not stop at the NUL: reported as a bug),
  * so shorter strings are handed over in buffers that long. */
 static void snooze(struct rw_account *a, int64_t until, const char *reason, const char *by)
@@ -46,7 +46,7 @@ static void snooze(struct rw_account *a, int64_t until, const char *reason, cons
         strncpy(r, reason, RW_SNOOZE_TEXT_MAX);
     if (by)
         strncpy(b, by, RW_SNOOZE_TEXT_MAX);
-    rw_account_set_snooze(a, until, reason ? r : NULL, by ? b : NULL);
+    rw_store_set_snooze(st, a, until, reason ? r : NULL, by ? b : NULL);
 }
 
 /* Today's and 7 days ago's history entries of A (tenths, -1 = none recorded). */

@@ -20,7 +20,8 @@
 #define RW_NO_DAY          INT32_MIN
 #define RW_SNOOZE_TEXT_MAX 256 /* bytes of a snooze reason or author */
 
-/* Rarely set state, allocated only when present. */
+/* Rarely set state, kept by the store beside the account only when present
+ * (rw_store_ext): most accounts have none, and pay nothing for it. */
 struct rw_account_ext {
     int64_t snoozed_until_ms; /* RW_NO_TIME when not snoozed */
     char *snooze_reason;      /* owned, or NULL */
@@ -32,6 +33,7 @@ enum {
     RW_ACCT_DIRTY = 1u << 0,     /* store: in the dirty set */
     RW_ACCT_DUE_STALE = 1u << 1, /* engine: due time to be recomputed */
     RW_ACCT_SNOOZED = 1u << 2,   /* store: counted in rw_store_snoozed */
+    RW_ACCT_EXT = 1u << 3,       /* store: has a struct rw_account_ext */
 };
 
 struct rw_account {
@@ -40,18 +42,17 @@ struct rw_account {
     int64_t ref_ms;           /* reference time of the decayed slots */
     int64_t below_healthy_ms; /* band waits (struct rw_band_state), RW_NO_TIME when none */
     int64_t below_watch_ms;
-    char *name;                 /* owned by the store (rw_store_set_name), or NULL */
-    const char *owner;          /* interned in the store, or NULL */
-    const char *tier;           /* interned in the store, or NULL */
-    struct rw_account_ext *ext; /* owned, or NULL */
-    double arr, seats;          /* NAN when unknown */
-    float score;                /* last evaluated score (worklist order), NAN when null */
-    int32_t renewal_day;        /* days since the epoch, RW_NO_DAY when none */
-    uint32_t ordinal;           /* dense, stable, persisted */
-    uint32_t band_seq;          /* band alerts so far (part of band_change alert ids) */
-    uint32_t heap_pos;          /* engine: index in its due heap, UINT32_MAX when none */
-    uint32_t due_s;             /* engine: the next time it may change, whole seconds rounded down
-                                 * (due_heap.h; not persisted) */
+    char *name;          /* owned by the store (rw_store_set_name), or NULL */
+    const char *owner;   /* interned in the store, or NULL */
+    const char *tier;    /* interned in the store, or NULL */
+    double arr, seats;   /* NAN when unknown */
+    float score;         /* last evaluated score (worklist order), NAN when null */
+    int32_t renewal_day; /* days since the epoch, RW_NO_DAY when none */
+    uint32_t ordinal;    /* dense, stable, persisted */
+    uint32_t band_seq;   /* band alerts so far (part of band_change alert ids) */
+    uint32_t heap_pos;   /* engine: index in its due heap, UINT32_MAX when none */
+    uint32_t due_s;      /* engine: the next time it may change, whole seconds rounded down
+                          * (due_heap.h; not persisted) */
     /* Packed in 32 bits: the 16-byte record of an account with a short id fits
      * its 8-byte slot boundary 8 bytes earlier. */
     signed int window_alerted : 16; /* smallest renewal window alerted for renewal_day, 0 = none */
@@ -133,11 +134,15 @@ const char *rw_store_intern(struct rw_store *st, const char *s, size_t len);
 /* Replaces the account's name with a copy of S[0..LEN) (S NULL clears it),
  * kept by the store; a->name stays valid until the next call for any account. */
 void rw_store_set_name(struct rw_store *st, struct rw_account *a, const char *s, size_t len);
-/* Sets or clears (UNTIL_MS == RW_NO_TIME) the snooze; strings are copied, NULL = none. */
-void rw_account_set_snooze(struct rw_account *a, int64_t until_ms, const char *reason,
-                           const char *by);
+/* The account's rarely set state (its snooze), or NULL when it has none; valid
+ * until the account's next rw_store_set_snooze. */
+const struct rw_account_ext *rw_store_ext(const struct rw_store *st, const struct rw_account *a);
+/* Sets or clears (UNTIL_MS == RW_NO_TIME) the snooze; strings are copied (at
+ * most RW_SNOOZE_TEXT_MAX bytes each), NULL = none. */
+void rw_store_set_snooze(struct rw_store *st, struct rw_account *a, int64_t until_ms,
+                         const char *reason, const char *by);
 /* The snooze end, RW_NO_TIME when not snoozed. */
-int64_t rw_account_snoozed_until(const struct rw_account *a);
+int64_t rw_store_snoozed_until(const struct rw_store *st, const struct rw_account *a);
 
 /* The dirty set: accounts whose persisted state changed since the last rw_store_clear_dirty.
  * Marking an account also brings the count of snoozed accounts up to date. */
@@ -172,8 +177,8 @@ struct rw_scorer;
  * it could not keep (they start empty).
  */
 #define RW_ACCOUNT_RECORD_MAX 4096
-size_t rw_account_encode(const struct rw_scorer *sc, const struct rw_account *a, uint8_t *buf,
-                         size_t cap);
+size_t rw_account_encode(const struct rw_scorer *sc, const struct rw_store *st,
+                         const struct rw_account *a, uint8_t *buf, size_t cap);
 struct rw_account *rw_account_decode(struct rw_store *st, const struct rw_scorer *sc,
                                      const char *id, size_t id_len, const uint8_t *buf, size_t len,
                                      int *signals_reset) RW_NODISCARD;

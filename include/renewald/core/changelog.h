@@ -36,7 +36,8 @@ struct rw_blob {
 /* Starts a blob of KIND (clears B, keeps its buffer). */
 void rw_blob_begin(struct rw_blob *b, char kind, uint64_t seq, uint32_t chunk);
 /* Appends A's record. */
-void rw_blob_add(struct rw_blob *b, const struct rw_scorer *sc, const struct rw_account *a);
+void rw_blob_add(struct rw_blob *b, const struct rw_scorer *sc, const struct rw_store *st,
+                 const struct rw_account *a);
 /* Writes the count into the header; the blob is B->buf[0, B->len). */
 void rw_blob_end(struct rw_blob *b);
 void rw_blob_free(struct rw_blob *b);
