@@ -15,6 +15,7 @@
 #include "renewald/core/route.h"
 #include "renewald/core/snooze.h"
 #include "renewald/core/timeutil.h"
+#include "renewald/heap_trim.h"
 #include "renewald/ingest.h"
 #include "renewald/lease.h"
 #include "renewald/log.h"
@@ -394,9 +395,8 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     struct renewald *d = arg;
     if (d->phase != PH_ACTIVE)
         return;
-    /* Backpressure: with the commit window full, work would pile into one huge next
-     * commit (a first sweep over a million accounts: one commit of all of it, the lease
-     * renewal queued behind it lapsing).  A landing schedules the work again. */
+    /* Backpressure: with the commit window full, work would pile into one huge next commit
+     * and starve the lease renewal queued behind it.  A landing schedules the work again. */
     if (rw_commit_in_flight(d->commit) >= RW_COMMITS_IN_FLIGHT)
         return;
     double cpu0 = rw_cpu_seconds();
@@ -418,16 +418,17 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     }
     if (rw_commit_in_flight(d->commit) < RW_COMMITS_IN_FLIGHT)
         rw_reader_kick(d->reader, rw_merge_would_empty(d->merge));
-    /* Idle at the end of every stream: bring the worklist's stored scores to
-     * now, a slice per loop turn, a new pass at most once a second. */
+    /* Idle: the worklist's stored scores brought to now, a slice a turn, once a second. */
     if (!rw_reader_waiting(d->reader))
         return;
     if (rw_commit_in_flight(d->commit) == 0) {
         proven(d); /* read to the end, everything landed: digest windows over can close */
         rw_outbox_close_digests(d->outbox, rw_engine_now(d->engine), rw_lease_token(d->lease));
-        /* Nothing else to do: a good time to fold the log into the chunks. */
+        /* Nothing else to do: fold the log into the chunks, or hand back freed memory. */
         if (rw_commit_compact_idle(d->commit, rw_store_count(d->store)))
             schedule_work(d);
+        else
+            rw_heap_trim_idle(rw_mono_ms());
     }
     int64_t mono = rw_mono_ms();
     bool start = rw_engine_refreshed_at(d->engine) != rw_engine_now(d->engine) &&

@@ -1,6 +1,5 @@
 /* main.c - the command line (SPEC §7). */
 #include <getopt.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +38,6 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    /* Blocks of 1 MiB and more (account chunks, a day of history, big commits)
-     * come straight from the kernel and go back to it when freed.  glibc's
-     * default moves this bound up to 32 MiB as large blocks are freed, and the
-     * buffers of one big sweep then stay in the heap for good. */
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     if (argc >= 2 && strcmp(argv[1], "backtest") == 0)
         return rw_backtest_main(argc - 1, argv + 1);
     const char *path = DEFAULT_CONFIG;

@@ -1,0 +1,17 @@
+/*
+ * heap_trim.h - hands the heap pages a burst of work freed back to the kernel
+ * while the daemon is idle.  glibc keeps freed memory for reuse, and after a
+ * big sweep or a catch-up (commits of many records, their replies) that is
+ * tens of MB of resident memory used by nothing.  Process-wide, as malloc is.
+ */
+#ifndef RENEWALD_HEAP_TRIM_H
+#define RENEWALD_HEAP_TRIM_H
+
+#include "renewald/core/common.h"
+
+/* Called when idle (read to the end, nothing in flight) at monotonic MONO_MS:
+ * at most every 10 s, when at least 8 MiB of the heap is free, trims it.
+ * Returns true when it trimmed. */
+bool rw_heap_trim_idle(int64_t mono_ms);
+
+#endif
