@@ -5,22 +5,23 @@
 
 #include "renewald/log.h"
 
-#define TRIM_EVERY_MS 10000
-#define TRIM_MIN_FREE ((size_t)8 << 20)
+#define CHECK_EVERY_MS 1000  /* a look at the heap's free bytes (mallinfo2: cheap) */
+#define TRIM_EVERY_MS  10000 /* a trim at most this often */
+#define TRIM_MIN_FREE  ((size_t)8 << 20)
 
-static int64_t last_mono_ms = INT64_MIN;
+static int64_t next_mono_ms = INT64_MIN;
 
 bool rw_heap_trim_idle(int64_t mono_ms)
 {
-    if (last_mono_ms != INT64_MIN && mono_ms - last_mono_ms < TRIM_EVERY_MS)
+    if (mono_ms < next_mono_ms)
         return false;
-    last_mono_ms = mono_ms;
+    next_mono_ms = mono_ms + CHECK_EVERY_MS;
     struct mallinfo2 mi = mallinfo2();
     if (mi.fordblks < TRIM_MIN_FREE)
         return false;
-    int64_t t0 = rw_mono_ms();
+    next_mono_ms = mono_ms + TRIM_EVERY_MS;
     malloc_trim(0);
     rw_debug("heap trimmed free_bytes=%zu took_ms=%lld", mi.fordblks,
-             (long long)(rw_mono_ms() - t0));
+             (long long)(rw_mono_ms() - mono_ms));
     return true;
 }

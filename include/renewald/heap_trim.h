@@ -10,8 +10,8 @@
 #include "renewald/core/common.h"
 
 /* Called when idle (read to the end, nothing in flight) at monotonic MONO_MS:
- * at most every 10 s, when at least 8 MiB of the heap is free, trims it.
- * Returns true when it trimmed. */
+ * once a second looks at the heap, and when at least 8 MiB of it is free, trims
+ * it (then not again for 10 s).  Returns true when it trimmed. */
 bool rw_heap_trim_idle(int64_t mono_ms);
 
 #endif
