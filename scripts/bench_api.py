@@ -2,7 +2,7 @@
 """What the renewal team's API costs at scale (issue 15), on a private redis-server:
 
   (j) RSS per account with 1M accounts and 90 days of daily score history in Redis (the
-      daemon keeps the last 32 days in memory for deltas and score_7d/score_30d; the rest
+      daemon keeps the last 31 days in memory for deltas and score_7d/score_30d; the rest
       is read lazily): (RSS - RSS of an empty daemon) / accounts, target <= 256 B, measured
       once the state is loaded, and again after the next day's first sweep (a full pass that
       files the accounts due that day in the due heap)
@@ -138,7 +138,7 @@ def main():
         res["redis_used_memory"] = r.info("memory")["used_memory"]
 
         # ------------------------------------------------------------ (j) memory
-        # Restarted under clock = event: it loads the state and the last 32 days of the
+        # Restarted under clock = event: it loads the state and the last 31 days of the
         # history, and then waits for events (no sweep: the API alone is measured).  (Under
         # the wall clock a day after the book, its first sweep moves most accounts to
         # at_risk at once: that is the commit path's test, not this one.)
