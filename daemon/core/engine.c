@@ -32,6 +32,7 @@ struct rw_engine {
 
     /* The sweep in progress. */
     int64_t sweep_ms, target_ms;
+    int64_t sweep_day_end_ms; /* the next UTC midnight after sweep_ms */
     bool sweep_full, sweep_alerting, sweep_record;
     bool sweep_all;           /* full pass that evaluates every account (state unknown) */
     size_t cursor;            /* full: next ordinal; else: next index in work */
@@ -75,6 +76,11 @@ static void mark_stale(struct rw_engine *e, struct rw_account *a)
     }
     e->stale[e->nstale++] = a;
     a->flags |= RW_ACCT_DUE_STALE;
+}
+
+static int64_t next_day_ms(int64_t t)
+{
+    return ((int64_t)rw_day_of_ms(t) + 1) * RW_MS_PER_DAY;
 }
 
 /* ---- construction ---- */
@@ -146,6 +152,7 @@ void rw_engine_restore(struct rw_engine *e, const struct rw_engine_clock *c)
     if (c->sweep_ms != RW_NO_TIME) {
         /* Resume it whole: accounts already evaluated at that time do not change again. */
         e->sweep_ms = c->sweep_ms;
+        e->sweep_day_end_ms = next_day_ms(c->sweep_ms);
         e->target_ms = c->target_ms;
         e->now_ms = c->sweep_ms;
         e->sweep_full = true;
@@ -366,7 +373,6 @@ static int64_t min64(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* Computes and files A's due time after an evaluation at now (a sweep time). */
 #define DUE_HORIZON_MS (7 * RW_MS_PER_DAY) /* a due time is never further than this */
 
 /*
@@ -379,11 +385,6 @@ static int64_t min64(int64_t a, int64_t b)
 static bool daily_full_pass(const struct rw_engine *e)
 {
     return e->cfg->history_ms > 0;
-}
-
-static int64_t next_day_ms(int64_t t)
-{
-    return ((int64_t)rw_day_of_ms(t) + 1) * RW_MS_PER_DAY;
 }
 
 /* Computes and files A's due time after an evaluation at now (a sweep time). */
@@ -408,7 +409,7 @@ static void refresh_due(struct rw_engine *e, struct rw_account *a, const struct 
     due = min64(due, rw_rules_next_time(e->cfg, e->st, a, now));
     if (due <= now)
         due = next_grid(e, now);
-    rw_due_set(&e->due, e->st, a, due, !daily_full_pass(e) || due < next_day_ms(now));
+    rw_due_set(&e->due, e->st, a, due, !daily_full_pass(e) || due < e->sweep_day_end_ms);
 }
 
 /* ---- sweeps ---- */
@@ -455,6 +456,7 @@ static void start_sweep(struct rw_engine *e, int64_t t, int64_t target, bool ful
 {
     int32_t day = rw_day_of_ms(t);
     e->sweep_ms = t;
+    e->sweep_day_end_ms = next_day_ms(t);
     e->target_ms = target;
     e->now_ms = t;
     e->sweep_alerting = e->alerting;
@@ -505,7 +507,7 @@ static void sweep_one(struct rw_engine *e, struct rw_account *a)
         score_input(a, &in);
         rw_scorer_eval(e->sc, &in, e->now_ms, &ev);
         a->score = ev.has_score ? (float)ev.score : NAN;
-        if (a->due_s != RW_DUE_NEVER && (int64_t)a->due_s * 1000 < next_day_ms(e->sweep_ms))
+        if (daily_full_pass(e) && rw_due_by(a->due_s, e->sweep_day_end_ms - 1))
             rw_due_set(&e->due, e->st, a, (int64_t)a->due_s * 1000, true); /* due today */
     } else {
         evaluate(e, a, e->sweep_alerting, &ev);
