@@ -286,9 +286,7 @@ static void ord_reserve(struct rw_store *st, uint32_t need)
 {
     if (need <= st->ord_cap)
         return;
-    uint32_t cap = st->ord_cap ? st->ord_cap : 64;
-    while (cap < need)
-        cap = cap > UINT32_MAX / 2 ? need : cap * 2;
+    uint32_t cap = rw_grown_cap(st->ord_cap, 64, need);
     st->by_ord = rw_xrealloc(st->by_ord, (size_t)cap * sizeof(*st->by_ord));
     memset(st->by_ord + st->ord_cap, 0xFF, (size_t)(cap - st->ord_cap) * sizeof(*st->by_ord));
     st->ord_cap = cap;

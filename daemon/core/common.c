@@ -84,6 +84,15 @@ void *rw_xrealloc(void *p, size_t n)
     return q;
 }
 
+uint32_t rw_grown_cap(uint32_t cap, uint32_t first, uint32_t need)
+{
+    if (cap == 0)
+        cap = first ? first : 1;
+    while (cap < need)
+        cap = cap > UINT32_MAX / 2 ? need : cap * 2;
+    return cap;
+}
+
 char *rw_xstrdup(const char *s)
 {
     return rw_xstrndup(s, strlen(s));

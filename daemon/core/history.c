@@ -106,9 +106,7 @@ static void grow(struct day_arr *a, uint32_t need)
 {
     if (need <= a->cap)
         return;
-    uint32_t cap = a->cap ? a->cap : 1024;
-    while (cap < need)
-        cap = cap > UINT32_MAX / 2 ? need : cap * 2;
+    uint32_t cap = rw_grown_cap(a->cap, 1024, need);
     if (a->p) {
         size_t from = packed_bytes(a->cap), to = packed_bytes(cap);
         a->p = rw_xrealloc(a->p, to);

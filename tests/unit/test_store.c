@@ -409,6 +409,18 @@ static void test_many_snoozes(void **state)
     rw_store_free(st);
 }
 
+/* The doubling the store's and the history's arrays grow by. */
+static void test_grown_cap(void **state)
+{
+    (void)state;
+    assert_int_equal(rw_grown_cap(0, 64, 1), 64);
+    assert_int_equal(rw_grown_cap(0, 64, 65), 128);
+    assert_int_equal(rw_grown_cap(0, 0, 3), 4);
+    assert_int_equal(rw_grown_cap(100, 64, 100), 100); /* room already */
+    assert_int_equal(rw_grown_cap(100, 64, 1000), 1600);
+    assert_int_equal(rw_grown_cap(UINT32_C(3) << 30, 64, UINT32_MAX), UINT32_MAX);
+}
+
 static void test_days_to_renewal(void **state)
 {
     (void)state;
@@ -473,7 +485,7 @@ int main(void)
         cmocka_unit_test(test_snooze),          cmocka_unit_test(test_memory_per_account),
         cmocka_unit_test(test_days_to_renewal), cmocka_unit_test(test_band_counts),
         cmocka_unit_test(test_renames_bounded), cmocka_unit_test(test_walk_memory_order),
-        cmocka_unit_test(test_many_snoozes),
+        cmocka_unit_test(test_many_snoozes),    cmocka_unit_test(test_grown_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,9 @@ int rw_band_severity(enum rw_band band);
 void *rw_xmalloc(size_t n);
 void *rw_xcalloc(size_t n, size_t size);
 void *rw_xrealloc(void *p, size_t n);
+/* The capacity an array of CAP entries (FIRST when 0) doubles to until it
+ * holds NEED (NEED itself when doubling would pass UINT32_MAX). */
+uint32_t rw_grown_cap(uint32_t cap, uint32_t first, uint32_t need);
 char *rw_xstrdup(const char *s);
 /* A NUL-terminated copy of exactly the N bytes at S (S must hold N bytes). */
 char *rw_xstrndup(const char *s, size_t n);
