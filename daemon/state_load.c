@@ -1,12 +1,12 @@
 /* state_load.c - becoming active: groups, claims, applied ids, meta, accounts, outbox, history. */
 #include "renewald/state_load.h"
 
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "renewald/core/timeutil.h"
+#include "renewald/heap_trim.h"
 #include "renewald/log.h"
 
 #define SCAN_COUNT  "5000"
@@ -94,7 +94,7 @@ static void finish(struct rw_loader *ld, bool ok, const char *why, const char *r
         rw_log_state_free(&ld->res->log);
     /* Every record went through short-lived buffers: hand the freed pages back
      * (~6 MB at a million accounts) instead of keeping them for nothing. */
-    malloc_trim(0);
+    rw_heap_trim();
     ld->hooks.done(ld->arg, ok, why, redis_error);
 }
 
