@@ -9,6 +9,7 @@
 #include "renewald/core/alert_rules.h"
 #include "renewald/core/band.h"
 #include "renewald/core/due_heap.h"
+#include "renewald/core/ordinal_set.h"
 #include "renewald/core/readable.h"
 #include "renewald/core/timeutil.h"
 
@@ -32,15 +33,19 @@ struct rw_engine {
 
     /* The sweep in progress. */
     int64_t sweep_ms, target_ms;
+    int64_t wanted_ms; /* now was asked past the next sweep time: after this sweep, that one */
     int64_t sweep_day_end_ms; /* the next UTC midnight after sweep_ms */
     bool sweep_full, sweep_alerting, sweep_record;
     bool sweep_all;           /* full pass that evaluates every account (state unknown) */
     size_t cursor;            /* full: next ordinal; else: next index in work */
     struct rw_account **work; /* due pass: the accounts to evaluate, by ordinal */
     size_t nwork, workcap;
-    uint64_t *bits; /* scratch of order_work: a bit per ordinal */
-    size_t bitcap;
-    uint32_t hist_from; /* full pass: first ordinal not yet reported */
+    struct rw_ordinal_set order; /* scratch of order_work */
+    uint32_t *ordinals;          /* scratch of order_work (workcap entries) */
+    uint32_t hist_from;          /* full pass: first ordinal not yet reported */
+    /* Live: accounts the sweep must skip (evaluated out of turn before an
+     * event of theirs, or created by one, while it ran). */
+    struct rw_ordinal_set ahead;
 
     /* Accounts evaluated by events since the last sweep (due time stale). */
     struct rw_account **stale;
@@ -83,6 +88,8 @@ static int64_t next_day_ms(int64_t t)
     return ((int64_t)rw_day_of_ms(t) + 1) * RW_MS_PER_DAY;
 }
 
+static int64_t next_grid(const struct rw_engine *e, int64_t t);
+
 /* ---- construction ---- */
 
 struct rw_engine *rw_engine_new(const struct rw_config *cfg, const struct rw_scorer *sc,
@@ -99,6 +106,7 @@ struct rw_engine *rw_engine_new(const struct rw_config *cfg, const struct rw_sco
     e->history_day = RW_NO_DAY;
     e->sweep_ms = RW_NO_TIME;
     e->target_ms = RW_NO_TIME;
+    e->wanted_ms = RW_NO_TIME;
     e->refresh_at = e->refreshed_at = RW_NO_TIME;
     rw_jsonw_init(&e->jw);
     rw_engine_reconfigure(e, cfg, sc, st);
@@ -112,7 +120,9 @@ void rw_engine_free(struct rw_engine *e)
     rw_history_free(e->hist);
     rw_jsonw_free(&e->jw);
     free(e->work);
-    free(e->bits);
+    rw_ordinal_set_free(&e->order);
+    free(e->ordinals);
+    rw_ordinal_set_free(&e->ahead);
     free(e->stale);
     rw_due_free(&e->due);
     free(e);
@@ -146,6 +156,7 @@ void rw_engine_restore(struct rw_engine *e, const struct rw_engine_clock *c)
     e->history_day = c->history_day;
     rw_due_clear(&e->due, e->st);
     stale_clear(e);
+    rw_ordinal_set_clear(&e->ahead);
     e->nwork = 0;
     e->force_full = true;
     e->sweep_ms = RW_NO_TIME;
@@ -218,6 +229,16 @@ struct rw_history *rw_engine_history(struct rw_engine *e)
 bool rw_engine_busy(const struct rw_engine *e)
 {
     return e->sweep_ms != RW_NO_TIME;
+}
+
+bool rw_engine_interleaves(const struct rw_engine *e)
+{
+    return e->sweep_ms != RW_NO_TIME && !e->replay && e->wanted_ms == RW_NO_TIME;
+}
+
+int64_t rw_engine_event_now(const struct rw_engine *e)
+{
+    return e->sweep_ms != RW_NO_TIME ? e->target_ms : e->now_ms;
 }
 
 void rw_engine_set_full_sweeps(struct rw_engine *e, bool full)
@@ -333,9 +354,14 @@ static bool score_stable(const struct rw_engine *e, const struct rw_score_input 
 }
 
 /*
- * The first grid time after NOW at which A's score may move its band state:
- * the largest X = now + k·grid with the state stable over [now, X], plus one
- * grid step.  HORIZON caps the search (a full pass comes then anyway).
+ * A grid time after NOW by which A's score may have moved its band state: one
+ * grid step after the largest X = now + k·grid with the state stable over
+ * [now, X] that the search finds (stability over [now, X] only shrinks as X
+ * grows).  HORIZON caps it (a full pass comes then anyway).  A due time days
+ * ahead needs no minute's precision: the search halves down from the horizon
+ * to the first stable X, then narrows to an eighth of the distance.  An early
+ * due time costs one evaluation that changes nothing; a late one is never
+ * returned.
  */
 static int64_t score_due(struct rw_engine *e, const struct rw_account *a,
                          const struct rw_band_state *bs, int64_t horizon)
@@ -349,16 +375,15 @@ static int64_t score_due(struct rw_engine *e, const struct rw_account *a,
         return horizon;
     if (!score_stable(e, &in, bs, now, first))
         return first;
-    /* Stable up to FIRST, not up to HORIZON: find the last stable step. */
-    int64_t kmax = (horizon - first) / g;
-    int64_t good = 0, bad = kmax + 1, k = 1;
-    while (k < bad && score_stable(e, &in, bs, now, first + k * g)) {
-        good = k;
-        k *= 2;
-    }
-    if (k < bad)
+    int64_t good = 0, bad = (horizon - first) / g; /* stable at FIRST + GOOD·g, not at BAD */
+    for (int64_t k = bad / 2; k > 0; k /= 2) {
+        if (score_stable(e, &in, bs, now, first + k * g)) {
+            good = k;
+            break;
+        }
         bad = k;
-    while (bad - good > 1) {
+    }
+    while (bad - good > 1 && (bad - good) * 8 > good) {
         int64_t mid = good + (bad - good) / 2;
         if (score_stable(e, &in, bs, now, first + mid * g))
             good = mid;
@@ -420,25 +445,11 @@ static void order_work(struct rw_engine *e)
 {
     if (e->nwork < 2)
         return;
-    size_t words = (rw_store_ordinal_end(e->st) + 63) / 64;
-    if (words > e->bitcap) {
-        e->bits = rw_xrealloc(e->bits, words * sizeof(*e->bits));
-        e->bitcap = words;
-    }
-    memset(e->bits, 0, words * sizeof(*e->bits));
-    for (size_t i = 0; i < e->nwork; i++) {
-        uint32_t o = e->work[i]->ordinal;
-        e->bits[o / 64] |= UINT64_C(1) << (o % 64);
-    }
-    size_t k = 0;
-    for (size_t w = 0; w < words; w++) {
-        uint64_t b = e->bits[w];
-        while (b) {
-            uint32_t o = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
-            b &= b - 1;
-            e->work[k++] = rw_store_by_ordinal(e->st, o);
-        }
-    }
+    for (size_t i = 0; i < e->nwork; i++)
+        rw_ordinal_set_add(&e->order, e->work[i]->ordinal);
+    size_t k = rw_ordinal_set_drain(&e->order, e->ordinals);
+    for (size_t i = 0; i < k; i++)
+        e->work[i] = rw_store_by_ordinal(e->st, e->ordinals[i]);
     e->nwork = k; /* duplicates, if any, went with the bits */
 }
 
@@ -447,6 +458,7 @@ static void work_push(struct rw_engine *e, struct rw_account *a)
     if (e->nwork == e->workcap) {
         e->workcap = e->workcap ? e->workcap * 2 : 1024;
         e->work = rw_xrealloc(e->work, e->workcap * sizeof(*e->work));
+        e->ordinals = rw_xrealloc(e->ordinals, e->workcap * sizeof(*e->ordinals));
     }
     e->work[e->nwork++] = a;
 }
@@ -527,6 +539,24 @@ static void report_history(struct rw_engine *e, uint32_t to)
     e->hist_from = to;
 }
 
+/* Has the sweep in progress yet to look at A? */
+static bool sweep_pending(const struct rw_engine *e, const struct rw_account *a)
+{
+    if (rw_ordinal_set_has(&e->ahead, a->ordinal))
+        return false;
+    if (e->sweep_full)
+        return a->ordinal >= e->cursor;
+    size_t lo = e->cursor, hi = e->nwork; /* the rest of the work list, by ordinal */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e->work[mid]->ordinal < a->ordinal)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < e->nwork && e->work[lo] == a;
+}
+
 /* Drops from the stale list the accounts a full pass evaluated. */
 static void stale_compact(struct rw_engine *e)
 {
@@ -539,6 +569,7 @@ static void stale_compact(struct rw_engine *e)
 
 static void finish_sweep(struct rw_engine *e)
 {
+    rw_ordinal_set_clear(&e->ahead);
     if (e->sweep_full) {
         stale_compact(e);
         if (e->sweep_record) {
@@ -554,49 +585,65 @@ static void finish_sweep(struct rw_engine *e)
     e->nwork = 0;
     if (target > e->now_ms)
         e->now_ms = target;
+    int64_t wanted = e->wanted_ms;
+    e->wanted_ms = RW_NO_TIME;
+    if (wanted != RW_NO_TIME)
+        rw_engine_advance(e, wanted); /* the next sweep time was passed meanwhile */
+}
+
+/* Evaluates the sweep in progress until *DONE reaches BUDGET; true when its pass is over. */
+static bool sweep_slice(struct rw_engine *e, size_t budget, size_t *done)
+{
+    if (e->sweep_full) {
+        uint32_t end = rw_store_ordinal_end(e->st);
+        while (e->cursor < end && *done < budget) {
+            struct rw_account *a = rw_store_by_ordinal(e->st, (uint32_t)e->cursor++);
+            if (a && !rw_ordinal_set_has(&e->ahead, a->ordinal)) {
+                sweep_one(e, a);
+                ++*done;
+            }
+        }
+        report_history(e, (uint32_t)e->cursor);
+        return e->cursor >= end;
+    }
+    while (e->cursor < e->nwork && *done < budget) {
+        /* Accounts of a due pass lie all over the heap: fetch a few ahead. */
+        if (e->cursor + 4 < e->nwork) {
+            const char *next = (const char *)e->work[e->cursor + 4];
+            __builtin_prefetch(next);
+            __builtin_prefetch(next + 64);
+            __builtin_prefetch(next + 128);
+        }
+        struct rw_account *a = e->work[e->cursor++];
+        if (!rw_ordinal_set_has(&e->ahead, a->ordinal)) {
+            sweep_one(e, a);
+            ++*done;
+        }
+    }
+    return e->cursor >= e->nwork;
 }
 
 bool rw_engine_work(struct rw_engine *e, size_t budget)
 {
-    if (e->sweep_ms == RW_NO_TIME)
-        return true;
     size_t done = 0;
-    if (e->sweep_full) {
-        uint32_t end = rw_store_ordinal_end(e->st);
-        while (e->cursor < end && done < budget) {
-            struct rw_account *a = rw_store_by_ordinal(e->st, (uint32_t)e->cursor++);
-            if (a) {
-                sweep_one(e, a);
-                done++;
-            }
-        }
-        report_history(e, (uint32_t)e->cursor);
-        if (e->cursor < end)
+    while (e->sweep_ms != RW_NO_TIME) {
+        if (!sweep_slice(e, budget, &done))
             return false;
-    } else {
-        while (e->cursor < e->nwork && done < budget) {
-            /* Accounts of a due pass lie all over the heap: fetch a few ahead. */
-            if (e->cursor + 4 < e->nwork) {
-                const char *next = (const char *)e->work[e->cursor + 4];
-                __builtin_prefetch(next);
-                __builtin_prefetch(next + 64);
-                __builtin_prefetch(next + 128);
-            }
-            sweep_one(e, e->work[e->cursor++]);
-            done++;
-        }
-        if (e->cursor < e->nwork)
-            return false;
+        finish_sweep(e); /* may start the next one */
     }
-    finish_sweep(e);
     return true;
 }
 
 void rw_engine_advance(struct rw_engine *e, int64_t t_ms)
 {
     if (e->sweep_ms != RW_NO_TIME) {
+        /* The sweep in progress stays; now follows after it, but not past the
+         * next sweep time: that sweep comes first (finish_sweep). */
+        int64_t cap = next_grid(e, e->sweep_ms) - 1;
         if (t_ms > e->target_ms)
-            e->target_ms = t_ms; /* the sweep in progress stays; now follows after it */
+            e->target_ms = t_ms < cap ? t_ms : cap;
+        if (t_ms > cap && (e->wanted_ms == RW_NO_TIME || t_ms > e->wanted_ms))
+            e->wanted_ms = t_ms;
         return;
     }
     if (e->now_ms != RW_NO_TIME && t_ms <= e->now_ms)
@@ -674,6 +721,17 @@ void rw_engine_apply(struct rw_engine *e, const struct rw_event *ev, int64_t agg
     struct rw_account *a = rw_store_upsert(e->st, ev->account, ev->account_len, &created);
     if (!a)
         return; /* the parser keeps ids to 1..128 bytes: cannot happen */
+    /* Between the slices of a sweep (rw_engine_interleaves): the sweep must not
+     * see this later event, so A is looked at at the sweep's time first, out of
+     * turn (the sweep then skips it), and the event is evaluated where now goes
+     * after the sweep, as if the sweep had ended before it. */
+    bool mid_sweep = e->sweep_ms != RW_NO_TIME;
+    if (mid_sweep) {
+        if (!created && sweep_pending(e, a))
+            sweep_one(e, a);
+        rw_ordinal_set_add(&e->ahead, a->ordinal);
+        e->now_ms = e->target_ms;
+    }
     double *agg = rw_account_agg(a);
     if (created)
         rw_scorer_reset(e->sc, agg);
@@ -690,6 +748,8 @@ void rw_engine_apply(struct rw_engine *e, const struct rw_event *ev, int64_t agg
     evaluate(e, a, e->alerting, &sev);
     e->stats.event_evaluations++;
     mark_stale(e, a);
+    if (mid_sweep)
+        e->now_ms = e->sweep_ms;
 }
 
 bool rw_engine_refresh(struct rw_engine *e, size_t budget, bool start)

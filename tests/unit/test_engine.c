@@ -391,6 +391,79 @@ static void test_due_sweeps_equal_full_sweeps(void **state)
     free(b.ev);
 }
 
+/* Live, the way the daemon's ingest feeds: an event waits for the sweep only
+ * when the engine cannot take it between the sweep's slices. */
+static size_t feed_live(struct world *w, const struct rw_event *ev, size_t slice)
+{
+    rw_engine_advance(w->e, ev->ts_ms);
+    if (rw_engine_busy(w->e) && !rw_engine_interleaves(w->e))
+        rw_engine_work(w->e, SIZE_MAX);
+    if (rw_engine_busy(w->e))
+        rw_engine_work(w->e, slice);
+    bool mid = rw_engine_busy(w->e);
+    int64_t now = rw_engine_event_now(w->e);
+    rw_engine_apply(w->e, ev, ev->ts_ms < now ? ev->ts_ms : now);
+    return mid;
+}
+
+/* Every account's alerts, in order, are the same in both records. */
+static void assert_same_alerts_per_account(const struct rec *x, const struct rec *y, int nacct)
+{
+    assert_int_equal(x->n, y->n);
+    for (int k = 0; k < nacct; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "a%03d", k);
+        for (size_t i = 0;; i++) {
+            const char *ax = alert_of(x, id, i), *ay = alert_of(y, id, i);
+            if (!ax || !ay) {
+                assert_true(!ax && !ay);
+                break;
+            }
+            if (strcmp(ax, ay) != 0)
+                fail_msg("alert %zu of %s differs:\n%s\n%s", i, id, ax, ay);
+        }
+    }
+}
+
+/* Live, events applied between the slices of a sweep (each account looked at
+ * at the sweep's time first, out of turn) give every account the alerts and
+ * the state of the sweep finished first. */
+static void test_live_events_between_sweep_slices(void **state)
+{
+    (void)state;
+    struct book b;
+    make_book(&b, 80, 120, 0x11fe5eedULL);
+    struct rw_config *cfg = load_ok(BOOK_CFG);
+    struct world seq, mix;
+    world_open(&seq, cfg);
+    world_open(&mix, cfg);
+    struct world *both[] = {&seq, &mix};
+    for (int i = 0; i < 2; i++) {
+        rw_engine_set_replay(both[i]->e, false);
+        rw_engine_set_alerting(both[i]->e, true);
+    }
+    size_t mid = 0;
+    rng = 0xabcdef12345ULL;
+    for (size_t i = 0; i < b.n; i++) {
+        assert_false(feed_live(&seq, &b.ev[i], SIZE_MAX));
+        mid += feed_live(&mix, &b.ev[i], (size_t)(rnd() % 4));
+    }
+    rw_engine_work(mix.e, SIZE_MAX);
+    print_message("events applied in the middle of a sweep: %zu of %zu\n", mid, b.n);
+    assert_true(mid > b.n / 10);
+    assert_true(seq.alerts.n > 50);
+    assert_same_alerts_per_account(&seq.alerts, &mix.alerts, 80);
+    assert_same_state(&seq, &mix);
+    /* Replaying, the engine never takes an event in the middle of a sweep. */
+    rw_engine_set_replay(mix.e, true);
+    rw_engine_advance(mix.e, rw_engine_now(mix.e) + 2 * HOUR);
+    assert_true(rw_engine_busy(mix.e));
+    assert_false(rw_engine_interleaves(mix.e));
+    world_close(&seq, false);
+    world_close(&mix, true);
+    free(b.ev);
+}
+
 /* Copies the persisted part of X into a fresh world: records, clock, history. */
 static void restart(struct world *x, struct world *y)
 {
@@ -596,6 +669,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_score_exactly_on_bound_takes_better_band, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_due_sweeps_equal_full_sweeps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_events_between_sweep_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restarts_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catch_up_ends_with_one_alert_per_account, setup,
                                         teardown),

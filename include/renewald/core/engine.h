@@ -90,8 +90,22 @@ const struct rw_store *rw_engine_store(const struct rw_engine *e);
  * the engine is then busy until rw_engine_work finishes it.
  */
 void rw_engine_advance(struct rw_engine *e, int64_t t_ms);
-/* True while a sweep is in progress: nothing may be applied. */
+/* True while a sweep is in progress: nothing may be applied, unless
+ * rw_engine_interleaves. */
 bool rw_engine_busy(const struct rw_engine *e);
+/*
+ * Live (not replaying), while a sweep is in progress and now is not yet past
+ * the next sweep time: events may be applied between its slices.  The engine
+ * looks at the event's account at the sweep's time first if the sweep has yet
+ * to (the sweep then skips it), and evaluates the event where now goes after
+ * the sweep: each account's alerts and the final state are those of the sweep
+ * finished first; only the order of different accounts' alerts differs.  So an
+ * event is not held back for the whole of a long sweep.
+ */
+bool rw_engine_interleaves(const struct rw_engine *e);
+/* The now an event applied at this point is evaluated at: where now goes after
+ * the sweep in progress, else now. */
+int64_t rw_engine_event_now(const struct rw_engine *e);
 /* Evaluates at most BUDGET accounts of the sweep in progress; true when none remains. */
 bool rw_engine_work(struct rw_engine *e, size_t budget);
 
