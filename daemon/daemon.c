@@ -269,8 +269,7 @@ static void on_load_done(void *arg, bool ok, const char *why, const char *redis_
     d->applied = r->applied;
     rw_engine_restore(d->engine, &r->clock);
     d->phase = PH_ACTIVE;
-    /* After a failure, healthy only once a commit lands (or there is nothing
-     * to commit): the cause may still be there. */
+    /* After a failure, healthy once a commit lands (or none is due): the cause may linger. */
     d->unproven = d->trouble[0] != '\0';
     rw_info("active accounts=%zu group=%s consumer=%s", rw_store_count(d->store), d->cfg->group,
             d->cfg->consumer);
@@ -395,10 +394,10 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     struct renewald *d = arg;
     if (d->phase != PH_ACTIVE)
         return;
-    /* Backpressure: with the commit window full, work would pile into one huge next commit
-     * and starve the lease renewal queued behind it.  A landing schedules the work again. */
+    /* Backpressure: a full commit window waits (a landing schedules the work again). */
     if (rw_commit_in_flight(d->commit) >= RW_COMMITS_IN_FLIGHT)
         return;
+    rw_reader_read_ahead(d->reader, false); /* Redis reads the next batch while this one is applied */
     double cpu0 = rw_cpu_seconds();
     int64_t t0 = rw_mono_ms();
     bool idle = rw_ingest_run(d->ingest, rw_wall_ms(), t0 + WORK_BUDGET_MS);
@@ -411,8 +410,9 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
         return;
     flush(d);
     if (!idle) {
-        if (rw_commit_in_flight(d->commit) < RW_COMMITS_IN_FLIGHT)
-            rw_reader_read_ahead(d->reader);
+        bool gaps = rw_ingest_between_slices(d->ingest); /* they take entries: read on */
+        if (gaps || rw_commit_in_flight(d->commit) < RW_COMMITS_IN_FLIGHT)
+            rw_reader_read_ahead(d->reader, gaps);
         schedule_work(d);
         return;
     }

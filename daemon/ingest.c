@@ -11,7 +11,8 @@
 #include "renewald/metrics.h"
 
 #define CATCHUP_GRID_MIN_MS (3600 * INT64_C(1000))
-#define SWEEP_SLICE         256 /* evaluations between clock checks */
+#define SWEEP_SLICE         256  /* evaluations between clock checks */
+#define EVENTS_PER_SLICE    1024 /* live: entries taken between two slices of a sweep */
 
 struct rw_ingest {
     const struct rw_config *cfg;
@@ -185,8 +186,8 @@ static bool take(struct rw_ingest *in, struct rw_merge_item *it, int64_t wall_ms
     int64_t agg_ts = ts;
     if (in->phase == RW_INGEST_LIVE) {
         /* An event slightly ahead of the wall clock counts as now. */
-        if (agg_ts > rw_engine_now(in->e))
-            agg_ts = rw_engine_now(in->e);
+        if (agg_ts > rw_engine_event_now(in->e))
+            agg_ts = rw_engine_event_now(in->e);
     } else {
         /* Under the wall clock nothing counts beyond it, even in a replay. */
         int64_t t = in->cfg->clock == RW_CLOCK_WALL && ts > wall_ms ? wall_ms : ts;
@@ -243,6 +244,11 @@ static void prefetch(struct rw_ingest *in, int stream)
         rw_store_prefetch(st, NULL, 0, near->hint);
 }
 
+bool rw_ingest_between_slices(const struct rw_ingest *in)
+{
+    return in->e && in->phase == RW_INGEST_LIVE && rw_engine_interleaves(in->e);
+}
+
 bool rw_ingest_run(struct rw_ingest *in, int64_t wall_ms, int64_t deadline_ms)
 {
     if (!in->e)
@@ -250,18 +256,30 @@ bool rw_ingest_run(struct rw_ingest *in, int64_t wall_ms, int64_t deadline_ms)
     if (in->phase == RW_INGEST_LIVE)
         rw_engine_advance(in->e, wall_ms);
     bool idle = false;
+    unsigned between = 0; /* entries taken since the last slice of a sweep */
     rw_json_arena_enter();
     for (unsigned n = 1;; n++) {
         if ((n & 63) == 0 && rw_mono_ms() >= deadline_ms)
             break;
+        struct rw_merge_item *it = NULL;
         if (rw_engine_busy(in->e)) {
-            if (!rw_engine_work(in->e, SWEEP_SLICE)) {
-                n |= 63; /* look at the clock after every slice */
+            /* Live, entries go on between the slices of a sweep: one read
+             * during a sweep over every account waits a slice, not the sweep. */
+            if (in->phase == RW_INGEST_LIVE && between < EVENTS_PER_SLICE &&
+                rw_engine_interleaves(in->e))
+                it = rw_merge_peek(in->merge);
+            if (it) {
+                between++;
+                prefetch(in, it->stream);
+                (void)take(in, it, wall_ms);
                 continue;
             }
+            between = 0;
+            if (!rw_engine_work(in->e, SWEEP_SLICE))
+                n |= 63; /* look at the clock after every slice */
             continue;
         }
-        struct rw_merge_item *it = rw_merge_peek(in->merge);
+        it = rw_merge_peek(in->merge);
         if (!it) {
             if (all_read(in)) {
                 if (in->phase == RW_INGEST_DECIDING) {

@@ -78,11 +78,11 @@ bool rw_reader_busy(const struct rw_reader *r)
     return r->busy;
 }
 
-void rw_reader_read_ahead(struct rw_reader *r)
+void rw_reader_read_ahead(struct rw_reader *r, bool tail)
 {
     if (!r->running || r->busy)
         return;
-    uint32_t want = 0;
+    uint32_t want = tail ? rw_merge_would_empty(r->merge) : 0;
     for (int s = 0; s < r->cfg->nstreams; s++)
         if ((r->pending[s] || !r->at_end[s]) &&
             rw_merge_queued(r->merge, s) <= (size_t)r->cfg->batch)

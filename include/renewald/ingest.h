@@ -45,6 +45,9 @@ const char *rw_ingest_phase_name(enum rw_ingest_phase p);
  * DEADLINE_MS passes (false: call again soon).  WALL_MS is the wall clock.
  */
 bool rw_ingest_run(struct rw_ingest *in, int64_t wall_ms, int64_t deadline_ms);
+/* Live, in the middle of a sweep that takes entries between its slices: new
+ * entries are wanted even though the run is not idle. */
+bool rw_ingest_between_slices(const struct rw_ingest *in);
 /* The wall clock moved (clock = wall, live): sweeps of the grid times it passed. */
 void rw_ingest_tick(struct rw_ingest *in, int64_t wall_ms);
 

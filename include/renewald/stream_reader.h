@@ -49,8 +49,10 @@ bool rw_reader_busy(const struct rw_reader *r);
  * While a batch is being applied, reads the next one, so that Redis answers on
  * the other core instead of after the batch: the streams whose last read came
  * back full and that have at most one batch queued, unless a read is in flight.
+ * With TAIL, also the streams read to their end that the merge would empty
+ * (as rw_reader_kick): the ingest takes entries between the slices of a sweep.
  */
-void rw_reader_read_ahead(struct rw_reader *r);
+void rw_reader_read_ahead(struct rw_reader *r, bool tail);
 /* A read is waiting in Redis at the end of every stream (nothing to do meanwhile). */
 bool rw_reader_waiting(const struct rw_reader *r);
 /* Age in ms of the newest entry STREAM returned (by its id) at the wall time NOW,
