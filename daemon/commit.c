@@ -15,7 +15,7 @@
 
 #define FIXED_KEYS   7
 #define STAGE_TTL_MS "600000" /* a staged blob the script never moved expires */
-#define DELETES_MAX  256      /* log entries deleted per commit */
+#define DELETES_MAX  32       /* log entries deleted per commit (each frees a blob) */
 
 /* A growable list of byte strings kept in one arena (offsets survive reallocs). */
 struct strlist {
@@ -609,7 +609,13 @@ static size_t encode_blobs(struct rw_commit *c, const struct rw_commit_state *st
     c->nchunks = 0;
     uint32_t end = rw_store_ordinal_end(st->store);
     uint32_t chunk_end = (end + RW_CHUNK_ACCOUNTS - 1) / RW_CHUNK_ACCOUNTS;
-    for (size_t n = 0; n < c->cp.policy.chunks_per_commit; n++) {
+    /* About as many accounts rewritten as logged (a round then ends before the
+     * log holds a book's worth again), not a burst: a commit with 8 chunks is
+     * ~2 MB, and every commit behind it waits for it. */
+    size_t nchunks = 1 + ndirty / RW_CHUNK_ACCOUNTS;
+    if (nchunks > c->cp.policy.chunks_per_commit)
+        nchunks = c->cp.policy.chunks_per_commit;
+    for (size_t n = 0; n < nchunks; n++) {
         int64_t k = rw_compaction_next_chunk(&c->cp, seq, chunk_end);
         if (k < 0)
             break;
