@@ -517,7 +517,7 @@ sinks = hook
 """ % rec.port)
         d = Daemon(renewald, conf, os.path.join(tmp, "d.log"), hp).start()
         d.wait_healthy()
-        bg_secs = a.triggers * 0.1 + 20
+        bg_secs = a.triggers * 0.1 + 80  # + up to 60 s waiting for the minute
         bg = spawn([loadgen, "--redis", raddr, "--streams", "lat:", "--accounts",
                     str(a.accounts), "--seed", "9", "--rate", str(a.bg_rate), "--duration",
                     str(bg_secs), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -541,6 +541,9 @@ sinks = hook
                 p.xadd("lat:support", {"event": json.dumps({"account": acct, "type": "login"})})
             p.execute()
         time.sleep(1.5)
+        # The hard case: the sweep of every account (sweep_interval = 60s, on the minute)
+        # falls in the middle of the triggers.
+        time.sleep((45.0 - time.time() % 60.0) % 60.0)
         for acct in accts:
             ev = json.dumps({"account": acct, "type": "csat", "value": 1})
             t = time.monotonic()
