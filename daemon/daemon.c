@@ -397,7 +397,7 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     /* Backpressure: a full commit window waits (a landing schedules the work again). */
     if (rw_commit_in_flight(d->commit) >= RW_COMMITS_IN_FLIGHT)
         return;
-    rw_reader_read_ahead(d->reader, false); /* Redis reads the next batch while this one is applied */
+    rw_reader_read_ahead(d->reader, false); /* the next batch, read while this one is applied */
     double cpu0 = rw_cpu_seconds();
     int64_t t0 = rw_mono_ms();
     bool idle = rw_ingest_run(d->ingest, rw_wall_ms(), t0 + WORK_BUDGET_MS);
