@@ -81,7 +81,7 @@ struct renewald {
 
 static void schedule_work(struct renewald *d)
 {
-    event_active(d->work, 0, 0);
+    event_add(d->work, &(struct timeval){0, 0}); /* a timer, not event_active: I/O between turns */
 }
 
 static bool links_up(const struct renewald *d)
