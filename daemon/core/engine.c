@@ -88,8 +88,6 @@ static int64_t next_day_ms(int64_t t)
     return ((int64_t)rw_day_of_ms(t) + 1) * RW_MS_PER_DAY;
 }
 
-static int64_t next_grid(const struct rw_engine *e, int64_t t);
-
 /* ---- construction ---- */
 
 struct rw_engine *rw_engine_new(const struct rw_config *cfg, const struct rw_scorer *sc,

@@ -357,15 +357,23 @@ static void assert_same_state(struct world *x, struct world *y)
     free(sy);
 }
 
+/* A book of 80 accounts over 120 days (SEED), and two worlds on BOOK_CFG to feed
+ * it to; returns the config (the caller frees it with the second world). */
+static struct rw_config *two_worlds(struct book *b, uint64_t seed, struct world *x, struct world *y)
+{
+    make_book(b, 80, 120, seed);
+    struct rw_config *cfg = load_ok(BOOK_CFG);
+    world_open(x, cfg);
+    world_open(y, cfg);
+    return cfg;
+}
+
 static void test_due_sweeps_equal_full_sweeps(void **state)
 {
     (void)state;
     struct book b;
-    make_book(&b, 80, 120, 0x5eed1234abcdULL);
-    struct rw_config *cfg = load_ok(BOOK_CFG);
     struct world full, due;
-    world_open(&full, cfg);
-    world_open(&due, cfg);
+    two_worlds(&b, 0x5eed1234abcdULL, &full, &due);
     rw_engine_set_full_sweeps(full.e, true);
     for (size_t i = 0; i < b.n; i++) {
         feed(&full, &b.ev[i]);
@@ -432,11 +440,8 @@ static void test_live_events_between_sweep_slices(void **state)
 {
     (void)state;
     struct book b;
-    make_book(&b, 80, 120, 0x11fe5eedULL);
-    struct rw_config *cfg = load_ok(BOOK_CFG);
     struct world seq, mix;
-    world_open(&seq, cfg);
-    world_open(&mix, cfg);
+    two_worlds(&b, 0x11fe5eedULL, &seq, &mix);
     struct world *both[] = {&seq, &mix};
     for (int i = 0; i < 2; i++) {
         rw_engine_set_replay(both[i]->e, false);
