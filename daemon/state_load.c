@@ -363,6 +363,8 @@ static void on_state(struct rw_link *link, redisReply *reply, void *arg)
         ld->last = res->log.nchunks; /* exclusive */
         ld->nstamps = res->log.nchunks;
         ld->stamps = rw_xcalloc(ld->nstamps + 1, sizeof(*ld->stamps));
+        /* The chunks hold at most this many accounts: no rehash while they load. */
+        rw_store_reserve(res->store, (size_t)res->log.nchunks * RW_CHUNK_ACCOUNTS);
     }
     next(ld);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 static const char *const band_names[RW_BAND_COUNT] = {"unknown", "healthy", "watch", "at_risk"};
@@ -58,6 +59,30 @@ static void oom(size_t n)
 {
     fprintf(stderr, "renewald: out of memory allocating %zu bytes\n", n);
     abort();
+}
+
+void *rw_xmap_aligned(size_t n)
+{
+    /* Twice the size, then the unaligned ends handed back. */
+    char *p = mmap(NULL, 2 * n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        oom(n);
+    uintptr_t at = ((uintptr_t)p + n - 1) & ~(uintptr_t)(n - 1);
+    size_t head = at - (uintptr_t)p, tail = n - head;
+    if (head)
+        munmap(p, head);
+    if (tail)
+        munmap((char *)at + n, tail);
+#ifdef MADV_HUGEPAGE
+    (void)madvise((void *)at, n, MADV_HUGEPAGE); /* a hint: refused is fine */
+#endif
+    return (void *)at;
+}
+
+void rw_unmap(void *p, size_t n)
+{
+    if (p)
+        munmap(p, n);
 }
 
 void *rw_xmalloc(size_t n)

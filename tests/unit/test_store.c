@@ -259,6 +259,52 @@ static void test_snooze(void **state)
 }
 
 /* The benchmark target: <= 256 bytes per account with four signals (6 slots). */
+/* Room made ahead (a load that knows its size) changes nothing that can be
+ * seen: accounts already there keep their place, ordinal and slots, and the
+ * ones added after are found like any other; the arena's chunks come aligned
+ * and zeroed (accounts start with their fields at their initial values). */
+static void test_reserve(void **state)
+{
+    (void)state;
+    enum { FIRST = 300, MORE = 20000 };
+    struct rw_store *st = rw_store_new(2);
+    struct rw_account **ptrs = rw_xcalloc(FIRST + MORE, sizeof(*ptrs));
+    char id[32];
+    for (int i = 0; i < FIRST; i++) {
+        snprintf(id, sizeof(id), "early-%d", i);
+        ptrs[i] = put(st, id);
+        rw_account_agg(ptrs[i])[1] = i;
+    }
+    rw_store_reserve(st, FIRST + MORE); /* moves the table: every account rehashed */
+    rw_store_reserve(st, 10);           /* less than there is: nothing to do */
+    for (int i = 0; i < FIRST; i++) {
+        snprintf(id, sizeof(id), "early-%d", i);
+        assert_ptr_equal(rw_store_find(st, id, strlen(id)), ptrs[i]);
+        assert_int_equal(ptrs[i]->ordinal, i);
+    }
+    for (int i = FIRST; i < FIRST + MORE; i++) {
+        snprintf(id, sizeof(id), "late-%d", i);
+        ptrs[i] = put(st, id);
+        assert_int_equal(ptrs[i]->ordinal, i);
+        assert_true(isnan(ptrs[i]->score));
+        assert_true(ptrs[i]->last_event_ms == RW_NO_TIME);
+        assert_true(rw_account_agg(ptrs[i])[0] == 0.0 && rw_account_agg(ptrs[i])[1] == 0.0);
+        assert_int_equal((uintptr_t)ptrs[i] % 8, 0);
+    }
+    assert_int_equal(rw_store_count(st), FIRST + MORE);
+    for (int i = 0; i < FIRST + MORE; i++) {
+        if (i < FIRST)
+            snprintf(id, sizeof(id), "early-%d", i);
+        else
+            snprintf(id, sizeof(id), "late-%d", i);
+        assert_ptr_equal(rw_store_find(st, id, strlen(id)), ptrs[i]);
+        assert_ptr_equal(rw_store_by_ordinal(st, (uint32_t)i), ptrs[i]);
+    }
+    assert_true(rw_account_agg(ptrs[FIRST - 1])[1] == FIRST - 1);
+    free(ptrs);
+    rw_store_free(st);
+}
+
 static void test_memory_per_account(void **state)
 {
     (void)state;
@@ -486,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_days_to_renewal), cmocka_unit_test(test_band_counts),
         cmocka_unit_test(test_renames_bounded), cmocka_unit_test(test_walk_memory_order),
         cmocka_unit_test(test_many_snoozes),    cmocka_unit_test(test_grown_cap),
+        cmocka_unit_test(test_reserve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

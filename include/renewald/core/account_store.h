@@ -71,6 +71,9 @@ struct rw_store;
 /* A store whose accounts carry NSLOTS aggregate doubles each. */
 struct rw_store *rw_store_new(size_t nslots) RW_NODISCARD;
 void rw_store_free(struct rw_store *st);
+/* Makes room for N accounts at once (a load that knows how many come): no
+ * rehash while they are added.  Changes nothing that can be seen. */
+void rw_store_reserve(struct rw_store *st, size_t n);
 size_t rw_store_nslots(const struct rw_store *st);
 size_t rw_store_count(const struct rw_store *st);
 
