@@ -114,9 +114,21 @@ static void encode(struct wbuf *w, const struct rw_scorer *sc, const struct rw_s
     }
 }
 
+/* The largest record: every field at its bound. */
+#define RECORD_BOUND                                                                               \
+    (2 + 4 + 5 * 8 + 1 + 1 + 4 + 2 + 4 + 8 + 8 + 4 + (2 + RW_NAME_MAX) + (2 + RW_OWNER_MAX) +      \
+     (2 + RW_TIER_MAX) + (8 + 2 * (2 + RW_SNOOZE_TEXT_MAX)) + 1 +                                  \
+     RW_MAX_SIGNALS * (4 + 1 + MAX_SIG_SLOTS * 8))
+_Static_assert(RECORD_BOUND <= RW_ACCOUNT_RECORD_MAX, "a record always fits RW_ACCOUNT_RECORD_MAX");
+
 size_t rw_account_encode(const struct rw_scorer *sc, const struct rw_store *st,
                          const struct rw_account *a, uint8_t *buf, size_t cap)
 {
+    if (buf && cap >= RW_ACCOUNT_RECORD_MAX) { /* room for any record: one pass */
+        struct wbuf out = {buf, cap, 0};
+        encode(&out, sc, st, a);
+        return out.n;
+    }
     /* Count first, so that a short buffer is left untouched. */
     struct wbuf w = {NULL, 0, 0};
     encode(&w, sc, st, a);
