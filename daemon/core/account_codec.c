@@ -1,5 +1,26 @@
 /*
- * account_codec.c - the persisted record of an account (little-endian, versioned):
+ * account_codec.c - the persisted record of an account (little-endian, versioned).
+ * Version 3 (written):
+ *
+ *   u8  version (3)
+ *   u8  flags (bit 0 name, 1 owner, 2 tier, 3 snooze, 4 arr, 5 seats, 6 renewal day)
+ *   u8  times (bit i: time i is known; 0 first_seen, 1 last_event, 2 ref,
+ *       3 below_healthy, 4 below_watch)
+ *   var ordinal
+ *   per known time: svar (it - the known time before it, or - 0 for the first,
+ *       in 64-bit wrapping arithmetic: exact for any value)
+ *   u8  band | notified_band << 4   var band_seq   var window_alerted
+ *   flag 6: svar renewal_day        flag 4: f64 arr        flag 5: f64 seats
+ *   f32 score
+ *   per flag bit 0-2 set: u16 length + bytes (name, owner, tier)
+ *   snooze: i64 until, u16 length + reason, u16 length + author
+ *   u8  nsignals, then per signal: u32 fingerprint, u8 nslots, nslots f64
+ *
+ * var: LEB128 (7 bits a byte, low first, shortest form); svar: zigzag, then var.
+ * Unknown times, days and metadata take no bytes: a record is about a third
+ * shorter than in version 2, which the changelog writes once per change and
+ * Redis keeps.  Only the shortest form of each record decodes, so that a record
+ * re-encodes to the same bytes.  Version 2 (fixed-width, read only):
  *
  *   u8  version (2)          u8  flags (bit 0 name, 1 owner, 2 tier, 3 snooze)
  *   u32 ordinal
@@ -7,9 +28,7 @@
  *   i64 below_healthy_ms     i64 below_watch_ms
  *   u8  band                 u8  notified_band      u32 band_seq        i16 window_alerted
  *   i32 renewal_day          f64 arr                f64 seats           f32 score
- *   per flag bit 0-2 set: u16 length + bytes (name, owner, tier)
- *   snooze: i64 until, u16 length + reason, u16 length + author
- *   u8  nsignals, then per signal: u32 fingerprint, u8 nslots, nslots f64
+ *   then the strings, the snooze and the signals as in version 3.
  *
  * Slots are named by their signal's fingerprint: a record written under an
  * older configuration keeps the aggregates of every signal that did not change.
@@ -21,13 +40,20 @@
 
 #include "renewald/core/score.h"
 
-#define RECORD_VERSION 2
+#define RECORD_VERSION 3
+#define VERSION_2      2
 #define FLAG_NAME      0x01u
 #define FLAG_OWNER     0x02u
 #define FLAG_TIER      0x04u
 #define FLAG_SNOOZE    0x08u
-#define FLAGS_ALL      (FLAG_NAME | FLAG_OWNER | FLAG_TIER | FLAG_SNOOZE)
+#define FLAG_ARR       0x10u
+#define FLAG_SEATS     0x20u
+#define FLAG_DAY       0x40u
+#define FLAGS_V2       (FLAG_NAME | FLAG_OWNER | FLAG_TIER | FLAG_SNOOZE)
+#define FLAGS_ALL      (FLAGS_V2 | FLAG_ARR | FLAG_SEATS | FLAG_DAY)
+#define NTIMES         5
 #define MAX_SIG_SLOTS  2
+_Static_assert(RW_BAND_COUNT <= 16, "a band fits in 4 bits");
 
 /* A writer that counts everything and stores only what fits. */
 struct wbuf {
@@ -57,6 +83,41 @@ static void put_f64(struct wbuf *w, double d)
     put_u64(w, v, 8);
 }
 
+static void put_var(struct wbuf *w, uint64_t v)
+{
+    uint8_t b[10];
+    int n = 0;
+    do {
+        b[n] = (uint8_t)(v & 0x7F);
+        v >>= 7;
+        if (v)
+            b[n] |= 0x80;
+        n++;
+    } while (v);
+    put(w, b, (size_t)n);
+}
+
+static uint64_t zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t u)
+{
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* A - B in 64-bit wrapping arithmetic (and its inverse below): exact for any values. */
+static int64_t wrap_sub(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
+static int64_t wrap_add(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 /* Cut at MAX so that the record always decodes (callers keep to the limits anyway). */
 static void put_str(struct wbuf *w, const char *s, size_t max)
 {
@@ -75,21 +136,34 @@ static void encode(struct wbuf *w, const struct rw_scorer *sc, const struct rw_s
     uint32_t score_bits;
     memcpy(&score_bits, &score, sizeof(score_bits));
 
+    const int64_t times[NTIMES] = {a->first_seen_ms, a->last_event_ms, a->ref_ms,
+                                   a->below_healthy_ms, a->below_watch_ms};
+    unsigned known = 0;
+    for (int i = 0; i < NTIMES; i++)
+        if (times[i] != RW_NO_TIME)
+            known |= 1u << i;
+    flags |= (!isnan(a->arr) ? FLAG_ARR : 0) | (!isnan(a->seats) ? FLAG_SEATS : 0) |
+             (a->renewal_day != RW_NO_DAY ? FLAG_DAY : 0);
     put_u64(w, RECORD_VERSION, 1);
     put_u64(w, flags, 1);
-    put_u64(w, a->ordinal, 4);
-    put_u64(w, (uint64_t)a->first_seen_ms, 8);
-    put_u64(w, (uint64_t)a->last_event_ms, 8);
-    put_u64(w, (uint64_t)a->ref_ms, 8);
-    put_u64(w, (uint64_t)a->below_healthy_ms, 8);
-    put_u64(w, (uint64_t)a->below_watch_ms, 8);
-    put_u64(w, a->band, 1);
-    put_u64(w, a->notified_band, 1);
-    put_u64(w, a->band_seq, 4);
-    put_u64(w, (uint64_t)(uint16_t)a->window_alerted, 2);
-    put_u64(w, (uint64_t)(uint32_t)a->renewal_day, 4);
-    put_f64(w, a->arr);
-    put_f64(w, a->seats);
+    put_u64(w, known, 1);
+    put_var(w, a->ordinal);
+    int64_t base = 0; /* the last known time before */
+    for (int i = 0; i < NTIMES; i++) {
+        if (known & (1u << i)) {
+            put_var(w, zigzag(wrap_sub(times[i], base)));
+            base = times[i];
+        }
+    }
+    put_u64(w, (uint64_t)(a->band | a->notified_band << 4), 1);
+    put_var(w, a->band_seq);
+    put_var(w, (uint64_t)(uint16_t)a->window_alerted);
+    if (flags & FLAG_DAY)
+        put_var(w, zigzag(a->renewal_day));
+    if (flags & FLAG_ARR)
+        put_f64(w, a->arr);
+    if (flags & FLAG_SEATS)
+        put_f64(w, a->seats);
     put_u64(w, score_bits, 4);
     if (a->name)
         put_str(w, a->name, RW_NAME_MAX);
@@ -116,7 +190,7 @@ static void encode(struct wbuf *w, const struct rw_scorer *sc, const struct rw_s
 
 /* The largest record: every field at its bound. */
 #define RECORD_BOUND                                                                               \
-    (2 + 4 + 5 * 8 + 1 + 1 + 4 + 2 + 4 + 8 + 8 + 4 + (2 + RW_NAME_MAX) + (2 + RW_OWNER_MAX) +      \
+    (3 + 5 + NTIMES * 10 + 1 + 5 + 3 + 5 + 8 + 8 + 4 + (2 + RW_NAME_MAX) + (2 + RW_OWNER_MAX) +    \
      (2 + RW_TIER_MAX) + (8 + 2 * (2 + RW_SNOOZE_TEXT_MAX)) + 1 +                                  \
      RW_MAX_SIGNALS * (4 + 1 + MAX_SIG_SLOTS * 8))
 _Static_assert(RECORD_BOUND <= RW_ACCOUNT_RECORD_MAX, "a record always fits RW_ACCOUNT_RECORD_MAX");
@@ -167,6 +241,30 @@ static double get_f64(struct rbuf *r)
     return d;
 }
 
+/* A var of at most MAX in its shortest form; anything else makes R bad. */
+static uint64_t get_var(struct rbuf *r, uint64_t max)
+{
+    uint64_t v = 0;
+    for (int shift = 0; !r->bad; shift += 7) {
+        if (r->off >= r->len || shift > 63) {
+            r->bad = true;
+            break;
+        }
+        uint8_t b = r->p[r->off++];
+        uint64_t bits = (uint64_t)(b & 0x7F);
+        if ((shift == 63 && bits > 1) || (b == 0 && shift > 0)) { /* too wide, or not shortest */
+            r->bad = true;
+            break;
+        }
+        v |= bits << shift;
+        if (!(b & 0x80))
+            break;
+    }
+    if (v > max)
+        r->bad = true;
+    return r->bad ? 0 : v;
+}
+
 /* An optional string: a view into the buffer, NULL when absent. */
 struct span {
     const char *s;
@@ -209,7 +307,20 @@ struct fixed {
     float score;
 };
 
-static bool get_fixed(struct rbuf *r, struct fixed *f)
+static bool fixed_valid(const struct fixed *f)
+{
+    return f->ordinal != UINT32_MAX && f->band < RW_BAND_COUNT && f->notified < RW_BAND_COUNT &&
+           f->window >= 0 && valid_meta(f->arr) && valid_meta(f->seats) &&
+           (isnan(f->score) || (f->score >= 0.0f && f->score <= 100.0f));
+}
+
+static void get_score(struct rbuf *r, struct fixed *f)
+{
+    uint32_t score_bits = (uint32_t)get_u64(r, 4);
+    memcpy(&f->score, &score_bits, sizeof(f->score));
+}
+
+static bool get_fixed_v2(struct rbuf *r, struct fixed *f)
 {
     f->ordinal = (uint32_t)get_u64(r, 4);
     f->first_seen = (int64_t)get_u64(r, 8);
@@ -224,11 +335,46 @@ static bool get_fixed(struct rbuf *r, struct fixed *f)
     f->renewal_day = (int32_t)(uint32_t)get_u64(r, 4);
     f->arr = get_f64(r);
     f->seats = get_f64(r);
-    uint32_t score_bits = (uint32_t)get_u64(r, 4);
-    memcpy(&f->score, &score_bits, sizeof(f->score));
-    return !r->bad && f->ordinal != UINT32_MAX && f->band < RW_BAND_COUNT &&
-           f->notified < RW_BAND_COUNT && f->window >= 0 && valid_meta(f->arr) &&
-           valid_meta(f->seats) && (isnan(f->score) || (f->score >= 0.0f && f->score <= 100.0f));
+    get_score(r, f);
+    return !r->bad && fixed_valid(f);
+}
+
+/* Version 3 after its flags (FLAGS): only the shortest form is valid, so an
+ * unknown value written as known (a time, a day, a metadata number) is not. */
+static bool get_fixed_v3(struct rbuf *r, unsigned flags, struct fixed *f)
+{
+    unsigned known = (unsigned)get_u64(r, 1);
+    f->ordinal = (uint32_t)get_var(r, UINT32_MAX - 1);
+    int64_t *times[NTIMES] = {&f->first_seen, &f->last_event, &f->ref, &f->below_healthy,
+                              &f->below_watch};
+    int64_t base = 0;
+    for (int i = 0; i < NTIMES; i++) {
+        *times[i] = RW_NO_TIME;
+        if (known & (1u << i)) {
+            *times[i] = wrap_add(base, unzigzag(get_var(r, UINT64_MAX)));
+            if (*times[i] == RW_NO_TIME)
+                return false;
+            base = *times[i];
+        }
+    }
+    unsigned bands = (unsigned)get_u64(r, 1);
+    f->band = bands & 0x0F;
+    f->notified = bands >> 4;
+    f->band_seq = (uint32_t)get_var(r, UINT32_MAX);
+    f->window = (int16_t)get_var(r, INT16_MAX);
+    f->renewal_day = RW_NO_DAY;
+    if (flags & FLAG_DAY) {
+        int64_t day = unzigzag(get_var(r, UINT64_MAX));
+        if (day <= INT32_MIN || day > INT32_MAX) /* INT32_MIN is RW_NO_DAY: not written */
+            return false;
+        f->renewal_day = (int32_t)day;
+    }
+    f->arr = flags & FLAG_ARR ? get_f64(r) : NAN;
+    f->seats = flags & FLAG_SEATS ? get_f64(r) : NAN;
+    get_score(r, f);
+    return !r->bad && (known & ~((1u << NTIMES) - 1)) == 0 &&
+           !((flags & FLAG_ARR) && isnan(f->arr)) && !((flags & FLAG_SEATS) && isnan(f->seats)) &&
+           fixed_valid(f);
 }
 
 /* One signal's slots as the record has them. */
@@ -245,12 +391,18 @@ struct rw_account *rw_account_decode(struct rw_store *st, const struct rw_scorer
     struct rbuf r = {buf, buf ? len : 0, 0, false};
     if (id_len == 0 || id_len > RW_ACCOUNT_MAX || !id)
         return NULL;
-    if (get_u64(&r, 1) != RECORD_VERSION)
-        return NULL;
+    unsigned version = (unsigned)get_u64(&r, 1);
     unsigned flags = (unsigned)get_u64(&r, 1);
     struct fixed f;
-    if (!get_fixed(&r, &f) || (flags & ~FLAGS_ALL))
+    if (version == RECORD_VERSION) {
+        if ((flags & ~FLAGS_ALL) || !get_fixed_v3(&r, flags, &f))
+            return NULL;
+    } else if (version == VERSION_2) {
+        if ((flags & ~FLAGS_V2) || !get_fixed_v2(&r, &f))
+            return NULL;
+    } else {
         return NULL;
+    }
     struct span name = get_str(&r, flags & FLAG_NAME, RW_NAME_MAX);
     struct span owner = get_str(&r, flags & FLAG_OWNER, RW_OWNER_MAX);
     struct span tier = get_str(&r, flags & FLAG_TIER, RW_TIER_MAX);

@@ -1,6 +1,7 @@
 /* test_account_codec.c - the persisted record of an account (account_store.h): an exact
- * round trip, refusal of anything truncated, trailing or corrupt (the store unchanged),
- * the per-signal remap across configurations, and ordinals restored in any order. */
+ * round trip, refusal of anything truncated, trailing, corrupt or not in its shortest
+ * form (the store unchanged), records of version 2 still read, the per-signal remap
+ * across configurations, and ordinals restored in any order. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,6 +94,76 @@ static bool same_double(double x, double y)
     return memcmp(&x, &y, sizeof(x)) == 0;
 }
 
+/* ---- version 2, as an earlier renewald wrote it (read only now) ---- */
+
+static size_t le(uint8_t *p, size_t at, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[at + (size_t)i] = (uint8_t)(v >> (8 * i));
+    return at + (size_t)bytes;
+}
+
+static size_t le_str(uint8_t *p, size_t at, const char *s)
+{
+    size_t n = strlen(s);
+    at = le(p, at, n, 2);
+    memcpy(p + at, s, n);
+    return at + n;
+}
+
+static size_t le_f64(uint8_t *p, size_t at, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    return le(p, at, v, 8);
+}
+
+/* A's record in the version 2 layout (see account_codec.c). */
+static size_t encode_v2(const struct rw_scorer *sc, const struct rw_store *st,
+                        const struct rw_account *a, uint8_t *p)
+{
+    const struct rw_account_ext *ext = rw_store_ext(st, a);
+    unsigned flags = (a->name ? 1u : 0) | (a->owner ? 2u : 0) | (a->tier ? 4u : 0) | (ext ? 8u : 0);
+    size_t at = le(p, 0, 2, 1);
+    at = le(p, at, flags, 1);
+    at = le(p, at, a->ordinal, 4);
+    const int64_t times[] = {a->first_seen_ms, a->last_event_ms, a->ref_ms, a->below_healthy_ms,
+                             a->below_watch_ms};
+    for (int i = 0; i < 5; i++)
+        at = le(p, at, (uint64_t)times[i], 8);
+    at = le(p, at, a->band, 1);
+    at = le(p, at, a->notified_band, 1);
+    at = le(p, at, a->band_seq, 4);
+    at = le(p, at, (uint16_t)a->window_alerted, 2);
+    at = le(p, at, (uint32_t)a->renewal_day, 4);
+    at = le_f64(p, at, a->arr);
+    at = le_f64(p, at, a->seats);
+    uint32_t score_bits;
+    memcpy(&score_bits, &a->score, 4);
+    at = le(p, at, score_bits, 4);
+    if (a->name)
+        at = le_str(p, at, a->name);
+    if (a->owner)
+        at = le_str(p, at, a->owner);
+    if (a->tier)
+        at = le_str(p, at, a->tier);
+    if (ext) {
+        at = le(p, at, (uint64_t)ext->snoozed_until_ms, 8);
+        at = le_str(p, at, ext->snooze_reason ? ext->snooze_reason : "");
+        at = le_str(p, at, ext->snoozed_by ? ext->snoozed_by : "");
+    }
+    int nsig = rw_scorer_nsignals(sc);
+    at = le(p, at, (uint64_t)nsig, 1);
+    for (int i = 0; i < nsig; i++) {
+        size_t off = rw_scorer_slot_offset(sc, i), n = rw_scorer_slot_count(sc, i);
+        at = le(p, at, rw_scorer_signal_fingerprint(sc, i), 4);
+        at = le(p, at, n, 1);
+        for (size_t k = 0; k < n; k++)
+            at = le_f64(p, at, rw_account_agg(a)[off + k]);
+    }
+    return at;
+}
+
 static void assert_opt_str(const char *x, const char *y)
 {
     if (x || y) {
@@ -145,7 +216,7 @@ static void test_codec_roundtrip(void **state)
     uint8_t buf[RW_ACCOUNT_RECORD_MAX];
     size_t n = rw_account_encode(sc, st, a, buf, sizeof(buf));
     assert_true(n > 0 && n <= sizeof(buf));
-    assert_int_equal(buf[0], 2); /* the version */
+    assert_int_equal(buf[0], 3); /* the version */
     /* Too small a buffer: the size, nothing written. */
     uint8_t small[16];
     memset(small, 0x5a, sizeof(small));
@@ -241,7 +312,143 @@ static void test_codec_truncated_and_trailing(void **state)
     free(cfg);
 }
 
-/* Field offsets of the layout (see account_codec.c). */
+/* A record an earlier version wrote reads as the account it was, and is
+ * written back in the current version, shorter. */
+static void test_codec_reads_version_2(void **state)
+{
+    (void)state;
+    struct rw_config *cfg = codec_config();
+    struct rw_scorer *sc = scorer_of(cfg);
+    struct rw_store *st = rw_store_new(6);
+    put(st, "first");
+    struct rw_account *a = sample(st, "acme");
+    struct rw_account *e = put(st, "empty"); /* every unknown */
+    rw_scorer_reset(sc, rw_account_agg(e));
+    uint8_t v2[RW_ACCOUNT_RECORD_MAX], v3[RW_ACCOUNT_RECORD_MAX];
+    struct rw_store *st2 = rw_store_new(6);
+    const struct rw_account *src[] = {a, e};
+    for (int i = 0; i < 2; i++) {
+        size_t n2 = encode_v2(sc, st, src[i], v2);
+        struct rw_account *b = rw_account_decode(st2, sc, src[i]->id, src[i]->id_len, v2, n2, NULL);
+        assert_non_null(b);
+        assert_meta_equal(st, src[i], st2, b);
+        assert_memory_equal(rw_account_agg(b), rw_account_agg(src[i]), 6 * sizeof(double));
+        size_t n3 = rw_account_encode(sc, st2, b, v3, sizeof(v3));
+        assert_int_equal(v3[0], 3);
+        assert_true(n3 < n2);
+        print_message("%s: version 2 %zu bytes, version 3 %zu\n", src[i]->id, n2, n3);
+        struct rw_store *st3 = rw_store_new(6);
+        struct rw_account *c = rw_account_decode(st3, sc, b->id, b->id_len, v3, n3, NULL);
+        assert_non_null(c);
+        assert_meta_equal(st2, b, st3, c);
+        rw_store_free(st3);
+    }
+    rw_store_free(st);
+    rw_store_free(st2);
+    rw_scorer_free(sc);
+    free(cfg);
+}
+
+/* The var at P: its length. */
+static size_t var_len(const uint8_t *p)
+{
+    size_t n = 1;
+    while (p[n - 1] & 0x80)
+        n++;
+    return n;
+}
+
+/* BUF (N bytes) with the LEN bytes at AT replaced by the NEW_LEN bytes at NEW, into OUT. */
+static size_t splice(const uint8_t *buf, size_t n, size_t at, size_t len, const uint8_t *new,
+                     size_t new_len, uint8_t *out)
+{
+    memcpy(out, buf, at);
+    memcpy(out + at, new, new_len);
+    memcpy(out + at + new_len, buf + at + len, n - at - len);
+    return n - len + new_len;
+}
+
+static void test_codec_invalid_values_v3(void **state)
+{
+    (void)state;
+    struct rw_config *cfg = codec_config();
+    struct rw_scorer *sc = scorer_of(cfg);
+    struct rw_store *st = rw_store_new(6);
+    struct rw_account *a = sample(st, "acme");
+    uint8_t good[RW_ACCOUNT_RECORD_MAX], buf[RW_ACCOUNT_RECORD_MAX + 16];
+    size_t n = rw_account_encode(sc, st, a, good, sizeof(good));
+    /* Walk the layout: the sample has every time, a renewal day, arr and seats. */
+    size_t off_ord = 3, off_times = off_ord + var_len(good + off_ord), off_band = off_times;
+    for (int i = 0; i < 5; i++)
+        off_band += var_len(good + off_band);
+    size_t off_seq = off_band + 1, off_window = off_seq + var_len(good + off_seq);
+    size_t off_day = off_window + var_len(good + off_window);
+    size_t off_arr = off_day + var_len(good + off_day), off_seats = off_arr + 8;
+    size_t off_score = off_seats + 8, off_name = off_score + 4;
+    assert_int_equal(good[1], 0x7f); /* every flag */
+    assert_int_equal(good[2], 0x1f); /* every time */
+    assert_int_equal(good[off_band], RW_BAND_WATCH | RW_BAND_AT_RISK << 4);
+    assert_int_equal(good[off_window], 60); /* one byte */
+    assert_int_equal(good[off_name], 13);   /* the name's length */
+    struct rw_store *st2 = rw_store_new(6);
+    int reset;
+#define EXPECT_BAD_AT(off, val)                                                                    \
+    do {                                                                                           \
+        memcpy(buf, good, n);                                                                      \
+        buf[off] = (uint8_t)(val);                                                                 \
+        assert_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));                        \
+    } while (0)
+#define EXPECT_BAD_VAR(off, ...)                                                                   \
+    do {                                                                                           \
+        static const uint8_t v_[] = {__VA_ARGS__};                                                 \
+        size_t m_ = splice(good, n, off, var_len(good + (off)), v_, sizeof v_, buf);               \
+        assert_null(rw_account_decode(st2, sc, "acme", 4, buf, m_, &reset));                       \
+    } while (0)
+    EXPECT_BAD_AT(0, 1);                                   /* version */
+    EXPECT_BAD_AT(0, 4);                                   /* a version to come */
+    EXPECT_BAD_AT(1, 0xff);                                /* unknown flag */
+    EXPECT_BAD_AT(2, 0x3f);                                /* unknown time */
+    EXPECT_BAD_AT(off_band, 4);                            /* band */
+    EXPECT_BAD_AT(off_band, 1 | 4 << 4);                   /* notified band */
+    EXPECT_BAD_VAR(off_ord, 0x87, 0x00);                   /* 7, not in its shortest form */
+    EXPECT_BAD_VAR(off_ord, 0xff, 0xff, 0xff, 0xff, 0x0f); /* UINT32_MAX is no ordinal */
+    EXPECT_BAD_VAR(off_ord, 0x80, 0x80, 0x80, 0x80, 0x10); /* 2^32: too wide */
+    EXPECT_BAD_VAR(off_times, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                   0x01); /* first_seen = INT64_MIN: unknown, written as known */
+    EXPECT_BAD_VAR(off_times, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                   0x01);                                  /* eleven bytes */
+    EXPECT_BAD_VAR(off_seq, 0x80, 0x80, 0x80, 0x80, 0x10); /* band_seq 2^32 */
+    EXPECT_BAD_VAR(off_window, 0x80, 0x80, 0x02);          /* window 32768 */
+    EXPECT_BAD_VAR(off_day, 0xff, 0xff, 0xff, 0xff, 0x0f); /* renewal day INT32_MIN: unknown */
+    EXPECT_BAD_VAR(off_day, 0x80, 0x80, 0x80, 0x80, 0x10); /* renewal day 2^31 */
+    memcpy(buf, good, n);
+    double inf = INFINITY, nan = NAN;
+    memcpy(buf + off_arr, &inf, 8); /* arr = +inf (the test host is little-endian) */
+    assert_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));
+    memcpy(buf, good, n);
+    memcpy(buf + off_seats, &nan, 8); /* seats unknown, written as known */
+    assert_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));
+    EXPECT_BAD_AT(off_score + 3, 0x43); /* score > 100 */
+    EXPECT_BAD_AT(off_name + 1, 0x01);  /* name length 269 */
+    EXPECT_BAD_AT(off_name + 2, 0);     /* NUL inside the name */
+    assert_int_equal(rw_store_count(st2), 0);
+    /* The offsets above are right: the unchanged record decodes, and so does the
+     * window in two bytes (a value that needs them). */
+    assert_non_null(rw_account_decode(st2, sc, "acme", 4, good, n, &reset));
+    static const uint8_t w300[] = {0xac, 0x02};
+    size_t m = splice(good, n, off_window, 1, w300, 2, buf);
+    struct rw_account *b = rw_account_decode(st2, sc, "acme", 4, buf, m, &reset);
+    assert_non_null(b);
+    assert_int_equal(b->window_alerted, 300);
+#undef EXPECT_BAD_AT
+#undef EXPECT_BAD_VAR
+    rw_store_free(st);
+    rw_store_free(st2);
+    rw_scorer_free(sc);
+    free(cfg);
+}
+
+/* Field offsets of the version 2 layout (see account_codec.c). */
 #define OFF_FLAGS    1
 #define OFF_ORDINAL  2
 #define OFF_BAND     46
@@ -251,7 +458,7 @@ static void test_codec_truncated_and_trailing(void **state)
 #define OFF_SCORE    74
 #define OFF_NAME     78
 
-static void test_codec_invalid_values(void **state)
+static void test_codec_invalid_values_v2(void **state)
 {
     (void)state;
     struct rw_config *cfg = codec_config();
@@ -259,7 +466,7 @@ static void test_codec_invalid_values(void **state)
     struct rw_store *st = rw_store_new(6);
     struct rw_account *a = sample(st, "acme");
     uint8_t good[RW_ACCOUNT_RECORD_MAX], buf[RW_ACCOUNT_RECORD_MAX];
-    size_t n = rw_account_encode(sc, st, a, good, sizeof(good));
+    size_t n = encode_v2(sc, st, a, good);
     struct rw_store *st2 = rw_store_new(6);
     int reset;
 #define EXPECT_BAD(off, val)                                                                       \
@@ -269,7 +476,7 @@ static void test_codec_invalid_values(void **state)
         assert_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));                        \
     } while (0)
     EXPECT_BAD(0, 1);            /* version */
-    EXPECT_BAD(OFF_FLAGS, 0x1f); /* unknown flag */
+    EXPECT_BAD(OFF_FLAGS, 0x1f); /* unknown flag (flags 4-6 are version 3's) */
     memcpy(buf, good, n);
     memset(buf + OFF_ORDINAL, 0xff, 4); /* UINT32_MAX is no ordinal */
     assert_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));
@@ -306,6 +513,8 @@ static void test_codec_invalid_values(void **state)
     free(cfg);
 }
 
+static void corrupt_each_byte(const struct rw_scorer *sc, const uint8_t *good, size_t n);
+
 static void test_codec_corrupt(void **state)
 {
     (void)state;
@@ -314,14 +523,48 @@ static void test_codec_corrupt(void **state)
     struct rw_store *st = rw_store_new(6);
     struct rw_account *a = sample(st, "acme");
     uint8_t good[RW_ACCOUNT_RECORD_MAX];
-    size_t n = rw_account_encode(sc, st, a, good, sizeof(good));
+    for (int version = 2; version <= 3; version++)
+        corrupt_each_byte(sc, good,
+                          version == 2 ? encode_v2(sc, st, a, good)
+                                       : rw_account_encode(sc, st, a, good, sizeof(good)));
+    struct rw_store *st2 = rw_store_new(6);
+    int reset;
+    /* Random garbage of every length, in both versions. */
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (size_t len = 0; len < 800; len++) {
+        uint8_t *p = rw_xmalloc(len + 1);
+        for (size_t i = 0; i < len; i++)
+            p[i] = (uint8_t)xs_next(&x);
+        if (len > 0)
+            p[0] = len % 2 ? 2 : 3;
+        /* Keep the ordinal small (see corrupt_each_byte). */
+        if (len > 3 && p[0] == 3)
+            p[3] &= 0x7f;
+        for (size_t i = OFF_ORDINAL + 2; p[0] == 2 && i < OFF_ORDINAL + 4 && i < len; i++)
+            p[i] = 0;
+        struct rw_account *b = rw_account_decode(st2, sc, "y", 1, p, len, &reset);
+        assert_true(!b || b->band < RW_BAND_COUNT);
+        free(p);
+    }
+    rw_store_free(st);
+    rw_store_free(st2);
+    rw_scorer_free(sc);
+    free(cfg);
+}
+
+/* Every byte of the record GOOD (N bytes) set to a few values in turn: whatever
+ * decodes is a valid account. */
+static void corrupt_each_byte(const struct rw_scorer *sc, const uint8_t *good, size_t n)
+{
     struct rw_store *st2 = rw_store_new(6);
     static const uint8_t vals[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
     int reset;
     for (size_t i = 0; i < n; i++) {
-        /* The ordinal's two high bytes stay as they are: a valid record may name any
-         * ordinal, and the store then sizes its ordinal index to it (gigabytes). */
-        if (i == OFF_ORDINAL + 2 || i == OFF_ORDINAL + 3)
+        /* The ordinal's high bytes stay as they are: a valid record may name any
+         * ordinal, and the store then sizes its ordinal index to it (gigabytes).
+         * (Version 3's one-byte ordinal runs on into the first time, a var of 6
+         * bytes: far past any ordinal, refused.) */
+        if (good[0] == 2 && (i == OFF_ORDINAL + 2 || i == OFF_ORDINAL + 3))
             continue;
         for (size_t v = 0; v < sizeof(vals); v++) {
             uint8_t *p = rw_xmalloc(n);
@@ -337,24 +580,7 @@ static void test_codec_corrupt(void **state)
             free(p);
         }
     }
-    /* Random garbage of every length. */
-    uint64_t x = 0x2545f4914f6cdd1dull;
-    for (size_t len = 0; len < 400; len++) {
-        uint8_t *p = rw_xmalloc(len + 1);
-        for (size_t i = 0; i < len; i++)
-            p[i] = (uint8_t)xs_next(&x);
-        if (len > 0)
-            p[0] = 2;
-        for (size_t i = OFF_ORDINAL + 2; i < OFF_ORDINAL + 4 && i < len; i++)
-            p[i] = 0; /* as above: keep the ordinal small */
-        struct rw_account *b = rw_account_decode(st2, sc, "y", 1, p, len, &reset);
-        assert_true(!b || b->band < RW_BAND_COUNT);
-        free(p);
-    }
-    rw_store_free(st);
     rw_store_free(st2);
-    rw_scorer_free(sc);
-    free(cfg);
 }
 
 /* A record written under signals (A, B) read under (B, C): B kept, C reset, A dropped. */
@@ -468,7 +694,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_roundtrip),
         cmocka_unit_test(test_codec_truncated_and_trailing),
-        cmocka_unit_test(test_codec_invalid_values),
+        cmocka_unit_test(test_codec_reads_version_2),
+        cmocka_unit_test(test_codec_invalid_values_v3),
+        cmocka_unit_test(test_codec_invalid_values_v2),
         cmocka_unit_test(test_codec_corrupt),
         cmocka_unit_test(test_codec_signal_remap),
         cmocka_unit_test(test_codec_scrambled_ordinals),
