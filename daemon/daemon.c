@@ -171,10 +171,45 @@ static void on_link_state(struct rw_link *link, bool up, void *arg)
     try_acquire(d);
 }
 
-/* ---- lease ---- */
+/* ---- the engine's output ---- */
 
-static void on_alert(void *arg, const struct rw_alert *al);
-static void on_history(void *arg, int32_t day, uint32_t from, uint32_t to);
+static void on_alert(void *arg, const struct rw_alert *al)
+{
+    struct renewald *d = arg;
+    const struct rw_account *a = al->account;
+    struct rw_route_alert ra = {
+        .kind = al->kind,
+        .band = al->band,
+        .tier = a->tier,
+        .arr = a->arr,
+        .has_days_to_renewal = al->days_to_renewal != INT32_MIN,
+        .days_to_renewal = al->days_to_renewal,
+    };
+    uint32_t sinks = rw_route_sinks(d->cfg, &ra);
+    rw_info("alert created id=%s kind=%s account=%s band=%s", al->id, rw_alert_kind_name(al->kind),
+            a->id, rw_band_name(al->band));
+    rw_commit_counts(d->commit)->alerts[al->kind]++;
+    rw_commit_alert(d->commit, al, sinks);
+}
+
+static void on_history(void *arg, int32_t day, uint32_t from, uint32_t to)
+{
+    struct renewald *d = arg;
+    uint32_t n;
+    const uint16_t *v = rw_history_day(rw_engine_history(d->engine), day, &n);
+    if (!v || from >= n)
+        return;
+    if (to > n)
+        to = n;
+    rw_commit_history(d->commit, day, from, v + from, to - from);
+    if (from == 0) { /* a new day: the oldest ones age out */
+        int32_t keep = (int32_t)(d->cfg->history_ms / RW_MS_PER_DAY);
+        for (int32_t k = day - keep - 31; k <= day - keep - 1; k++)
+            rw_commit_history_drop(d->commit, k);
+    }
+}
+
+/* ---- lease ---- */
 
 static void on_lease_acquired(void *arg)
 {
@@ -280,44 +315,6 @@ static void on_load_done(void *arg, bool ok, const char *why, const char *redis_
     schedule_work(d);
 }
 
-/* ---- the engine's output ---- */
-
-static void on_alert(void *arg, const struct rw_alert *al)
-{
-    struct renewald *d = arg;
-    const struct rw_account *a = al->account;
-    struct rw_route_alert ra = {
-        .kind = al->kind,
-        .band = al->band,
-        .tier = a->tier,
-        .arr = a->arr,
-        .has_days_to_renewal = al->days_to_renewal != INT32_MIN,
-        .days_to_renewal = al->days_to_renewal,
-    };
-    uint32_t sinks = rw_route_sinks(d->cfg, &ra);
-    rw_info("alert created id=%s kind=%s account=%s band=%s", al->id, rw_alert_kind_name(al->kind),
-            a->id, rw_band_name(al->band));
-    rw_commit_counts(d->commit)->alerts[al->kind]++;
-    rw_commit_alert(d->commit, al, sinks);
-}
-
-static void on_history(void *arg, int32_t day, uint32_t from, uint32_t to)
-{
-    struct renewald *d = arg;
-    uint32_t n;
-    const uint16_t *v = rw_history_day(rw_engine_history(d->engine), day, &n);
-    if (!v || from >= n)
-        return;
-    if (to > n)
-        to = n;
-    rw_commit_history(d->commit, day, from, v + from, to - from);
-    if (from == 0) { /* a new day: the oldest ones age out */
-        int32_t keep = (int32_t)(d->cfg->history_ms / RW_MS_PER_DAY);
-        for (int32_t k = day - keep - 31; k <= day - keep - 1; k++)
-            rw_commit_history_drop(d->commit, k);
-    }
-}
-
 /* ---- commits ---- */
 
 /* Work lands again after a failure. */
@@ -400,11 +397,13 @@ static void on_work(evutil_socket_t fd, short what, void *arg)
     rw_reader_read_ahead(d->reader, false); /* the next batch, read while this one is applied */
     double cpu0 = rw_cpu_seconds();
     int64_t t0 = rw_mono_ms();
+    uint64_t steps0 = rw_engine_sweep_steps(d->engine); /* a sweep may start and end in a turn */
     bool idle = rw_ingest_run(d->ingest, rw_wall_ms(), t0 + WORK_BUDGET_MS);
     double stall = (double)(rw_mono_ms() - t0) / 1000.0;
-    if (stall > d->metrics.sweep_slice_max_s && rw_engine_busy(d->engine))
+    bool swept = rw_engine_sweep_steps(d->engine) != steps0;
+    if (stall > d->metrics.sweep_slice_max_s && swept)
         d->metrics.sweep_slice_max_s = stall;
-    if (rw_engine_busy(d->engine))
+    if (swept)
         d->sweep_cpu_s += rw_cpu_seconds() - cpu0;
     if (d->phase != PH_ACTIVE)
         return;

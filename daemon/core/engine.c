@@ -62,6 +62,7 @@ struct rw_engine {
     const struct rw_score_eval *cur;
     struct rw_jsonw jw;
     struct rw_engine_stats stats;
+    uint64_t sweep_steps; /* calls of rw_engine_work with a sweep to do */
 };
 
 static void stale_clear(struct rw_engine *e)
@@ -242,6 +243,11 @@ int64_t rw_engine_event_now(const struct rw_engine *e)
 void rw_engine_set_full_sweeps(struct rw_engine *e, bool full)
 {
     e->always_full = full;
+}
+
+uint64_t rw_engine_sweep_steps(const struct rw_engine *e)
+{
+    return e ? e->sweep_steps : 0;
 }
 
 void rw_engine_stats(const struct rw_engine *e, struct rw_engine_stats *out)
@@ -624,6 +630,7 @@ static bool sweep_slice(struct rw_engine *e, size_t budget, size_t *done)
 bool rw_engine_work(struct rw_engine *e, size_t budget)
 {
     size_t done = 0;
+    e->sweep_steps += e->sweep_ms != RW_NO_TIME;
     while (e->sweep_ms != RW_NO_TIME) {
         if (!sweep_slice(e, budget, &done))
             return false;

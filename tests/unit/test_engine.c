@@ -142,10 +142,16 @@ static void test_grid_and_one_sweep_per_jump(void **state)
     /* The next event is 4 days later: one sweep at the last grid time passed. */
     struct rw_engine_stats s0, s1;
     rw_engine_stats(w.e, &s0);
+    uint64_t steps0 = rw_engine_sweep_steps(w.e);
+    rw_engine_work(w.e, SIZE_MAX); /* nothing to sweep: no step */
+    assert_int_equal(rw_engine_sweep_steps(w.e), steps0);
     struct rw_event e2 = ev_of("b", "tick", T0 + 4 * DAY + 13 * HOUR + 15 * 60000, 1);
     feed(&w, &e2);
     rw_engine_stats(w.e, &s1);
     assert_int_equal(s1.sweeps - s0.sweeps, 1);
+    /* The sweep began and ended in one call: that call counts as a step. */
+    assert_int_equal(rw_engine_sweep_steps(w.e), steps0 + 1);
+    assert_int_equal(rw_engine_sweep_steps(NULL), 0);
     /* That sweep, at 4d 13:00, took a straight to at_risk (confirm 0): one alert, at
      * that grid time, not at the event's time.  (b, with no login at all, has a
      * login rate of 0: at_risk too, at its event.) */

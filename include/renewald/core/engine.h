@@ -149,5 +149,8 @@ struct rw_engine_stats {
     uint64_t due_filed; /* accounts in the due heap now */
 };
 void rw_engine_stats(const struct rw_engine *e, struct rw_engine_stats *out);
+/* Steps of sweeps taken so far (0 for no engine): a caller compares two readings
+ * to tell whether its work included one. */
+uint64_t rw_engine_sweep_steps(const struct rw_engine *e);
 
 #endif
