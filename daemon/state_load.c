@@ -95,6 +95,8 @@ static void finish(struct rw_loader *ld, bool ok, const char *why, const char *r
     /* Every record went through short-lived buffers: hand the freed pages back
      * (~6 MB at a million accounts) instead of keeping them for nothing. */
     rw_heap_trim();
+    if (ok)
+        rw_store_trim(ld->res->store);
     ld->hooks.done(ld->arg, ok, why, redis_error);
 }
 

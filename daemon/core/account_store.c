@@ -129,6 +129,15 @@ static void *arena_alloc(struct arena *ar, size_t size, size_t align, uint32_t *
     return ar->chunk[ar->n - 1] + off;
 }
 
+/* Hands back the pages of the last chunk past what is used: with huge pages
+ * the whole 2 MiB is resident from its first byte, and the last chunk of a
+ * load is rarely full.  Growing into them later faults them in again. */
+static void arena_trim(struct arena *ar)
+{
+    if (ar->n > 0)
+        rw_unmap_tail(ar->chunk[ar->n - 1], ARENA_CHUNK, ar->used);
+}
+
 static void arena_free(struct arena *ar)
 {
     for (uint32_t i = 0; i < ar->n; i++)
@@ -296,6 +305,12 @@ static void ord_reserve(struct rw_store *st, uint32_t need)
     st->by_ord = rw_xrealloc(st->by_ord, (size_t)cap * sizeof(*st->by_ord));
     memset(st->by_ord + st->ord_cap, 0xFF, (size_t)(cap - st->ord_cap) * sizeof(*st->by_ord));
     st->ord_cap = cap;
+}
+
+void rw_store_trim(struct rw_store *st)
+{
+    arena_trim(&st->accounts);
+    arena_trim(&st->names);
 }
 
 void rw_store_reserve(struct rw_store *st, size_t n)

@@ -79,6 +79,18 @@ void *rw_xmap_aligned(size_t n)
     return (void *)at;
 }
 
+void rw_unmap_tail(void *block, size_t n, size_t keep)
+{
+    keep = (keep + 4095) & ~(size_t)4095;
+    if (keep >= n)
+        return;
+#ifdef MADV_NOHUGEPAGE
+    /* Else khugepaged would fill the hole with zeros again, a huge page whole. */
+    (void)madvise(block, n, MADV_NOHUGEPAGE);
+#endif
+    (void)madvise((char *)block + keep, n - keep, MADV_DONTNEED); /* zero-filled on reuse */
+}
+
 void rw_unmap(void *p, size_t n)
 {
     if (p)

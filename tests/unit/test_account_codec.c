@@ -368,6 +368,14 @@ static size_t splice(const uint8_t *buf, size_t n, size_t at, size_t len, const 
     return n - len + new_len;
 }
 
+/* GOOD (N bytes) with the byte at OFF set to VAL does not decode (into ST2, under SC). */
+#define EXPECT_BAD_AT(off, val)                                                                    \
+    do {                                                                                           \
+        memcpy(buf, good, n);                                                                      \
+        buf[off] = (uint8_t)(val);                                                                 \
+        assert_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));                        \
+    } while (0)
+
 static void test_codec_invalid_values_v3(void **state)
 {
     (void)state;
@@ -392,12 +400,6 @@ static void test_codec_invalid_values_v3(void **state)
     assert_int_equal(good[off_name], 13);   /* the name's length */
     struct rw_store *st2 = rw_store_new(6);
     int reset;
-#define EXPECT_BAD_AT(off, val)                                                                    \
-    do {                                                                                           \
-        memcpy(buf, good, n);                                                                      \
-        buf[off] = (uint8_t)(val);                                                                 \
-        assert_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));                        \
-    } while (0)
 #define EXPECT_BAD_VAR(off, ...)                                                                   \
     do {                                                                                           \
         static const uint8_t v_[] = {__VA_ARGS__};                                                 \
@@ -440,7 +442,6 @@ static void test_codec_invalid_values_v3(void **state)
     struct rw_account *b = rw_account_decode(st2, sc, "acme", 4, buf, m, &reset);
     assert_non_null(b);
     assert_int_equal(b->window_alerted, 300);
-#undef EXPECT_BAD_AT
 #undef EXPECT_BAD_VAR
     rw_store_free(st);
     rw_store_free(st2);
@@ -469,32 +470,26 @@ static void test_codec_invalid_values_v2(void **state)
     size_t n = encode_v2(sc, st, a, good);
     struct rw_store *st2 = rw_store_new(6);
     int reset;
-#define EXPECT_BAD(off, val)                                                                       \
-    do {                                                                                           \
-        memcpy(buf, good, n);                                                                      \
-        buf[off] = (uint8_t)(val);                                                                 \
-        assert_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));                        \
-    } while (0)
-    EXPECT_BAD(0, 1);            /* version */
-    EXPECT_BAD(OFF_FLAGS, 0x1f); /* unknown flag (flags 4-6 are version 3's) */
+    EXPECT_BAD_AT(0, 1);            /* version */
+    EXPECT_BAD_AT(OFF_FLAGS, 0x1f); /* unknown flag (flags 4-6 are version 3's) */
     memcpy(buf, good, n);
     memset(buf + OFF_ORDINAL, 0xff, 4); /* UINT32_MAX is no ordinal */
     assert_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));
-    EXPECT_BAD(OFF_BAND, RW_BAND_COUNT);
-    EXPECT_BAD(OFF_NOTIFIED, 0xff);
-    EXPECT_BAD(OFF_WINDOW + 1, 0x80); /* negative window */
+    EXPECT_BAD_AT(OFF_BAND, RW_BAND_COUNT);
+    EXPECT_BAD_AT(OFF_NOTIFIED, 0xff);
+    EXPECT_BAD_AT(OFF_WINDOW + 1, 0x80); /* negative window */
     memcpy(buf, good, n);
     double inf = INFINITY;
     memcpy(buf + OFF_ARR, &inf, 8); /* arr = +inf (the test host is little-endian) */
     assert_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));
-    EXPECT_BAD(OFF_SCORE + 3, 0x43); /* score > 100 */
-    EXPECT_BAD(OFF_NAME + 1, 0x01);  /* name length 269 */
-    EXPECT_BAD(OFF_NAME + 2, 0);     /* NUL inside the name */
+    EXPECT_BAD_AT(OFF_SCORE + 3, 0x43); /* score > 100 */
+    EXPECT_BAD_AT(OFF_NAME + 1, 0x01);  /* name length 269 */
+    EXPECT_BAD_AT(OFF_NAME + 2, 0);     /* NUL inside the name */
     /* The signal section: more signals than can be, or a signal with 3 slots. */
     size_t sig = n - (4 + 1 + 8) - (4 + 1 + 16) - (4 + 1 + 8) - (4 + 1 + 16) - 1;
     assert_int_equal(good[sig], 4);
-    EXPECT_BAD(sig, RW_MAX_SIGNALS + 1);
-    EXPECT_BAD(sig + 1 + 4, 3);
+    EXPECT_BAD_AT(sig, RW_MAX_SIGNALS + 1);
+    EXPECT_BAD_AT(sig + 1 + 4, 3);
     /* A snooze ending at RW_NO_TIME is no snooze. */
     memcpy(buf, good, n);
     size_t name_len = 13, owner_len = 15, tier_len = 10;
@@ -506,7 +501,6 @@ static void test_codec_invalid_values_v2(void **state)
     /* The offsets above are right: the unchanged record decodes. */
     memcpy(buf, good, n);
     assert_non_null(rw_account_decode(st2, sc, "acme", 4, buf, n, &reset));
-#undef EXPECT_BAD
     rw_store_free(st);
     rw_store_free(st2);
     rw_scorer_free(sc);

@@ -74,6 +74,9 @@ void rw_store_free(struct rw_store *st);
 /* Makes room for N accounts at once (a load that knows how many come): no
  * rehash while they are added.  Changes nothing that can be seen. */
 void rw_store_reserve(struct rw_store *st, size_t n);
+/* Returns the memory of the account blocks not used yet to the kernel (after a
+ * load).  Changes nothing that can be seen. */
+void rw_store_trim(struct rw_store *st);
 size_t rw_store_nslots(const struct rw_store *st);
 size_t rw_store_count(const struct rw_store *st);
 

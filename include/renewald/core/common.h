@@ -58,6 +58,10 @@ void *rw_xrealloc(void *p, size_t n);
  * all over (fewer page faults and TLB misses).  Freed with rw_unmap. */
 void *rw_xmap_aligned(size_t n);
 void rw_unmap(void *p, size_t n);
+/* The bytes of the N-byte block BLOCK (from rw_xmap_aligned) past its first
+ * KEEP go back to the kernel, the block no longer in huge pages; they read as
+ * zeros again when next touched. */
+void rw_unmap_tail(void *block, size_t n, size_t keep);
 /* The capacity an array of CAP entries (FIRST when 0) doubles to until it
  * holds NEED (NEED itself when doubling would pass UINT32_MAX). */
 uint32_t rw_grown_cap(uint32_t cap, uint32_t first, uint32_t need);
