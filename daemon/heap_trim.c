@@ -7,7 +7,7 @@
 
 #define CHECK_EVERY_MS 1000  /* a look at the heap's free bytes (mallinfo2) */
 #define TRIM_EVERY_MS  10000 /* a trim at most this often */
-#define TRIM_MIN_FREE  ((size_t)8 << 20)
+#define TRIM_MIN_FREE  ((size_t)2 << 20)
 
 static int64_t next_mono_ms = INT64_MIN;
 

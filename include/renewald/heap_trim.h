@@ -19,7 +19,7 @@
 void rw_heap_trim(void);
 
 /* Called when idle (read to the end, nothing in flight) at monotonic MONO_MS:
- * once a second looks at the heap, and when at least 8 MiB of it is free, trims
+ * once a second looks at the heap, and when at least 2 MiB of it is free, trims
  * it (then not again for 10 s).  Returns true when it trimmed. */
 bool rw_heap_trim_idle(int64_t mono_ms);
 
