@@ -11,7 +11,7 @@
 #include "renewald/metrics.h"
 
 #define CATCHUP_GRID_MIN_MS (3600 * INT64_C(1000))
-#define SWEEP_SLICE         256  /* evaluations between clock checks */
+#define SWEEP_SLICE         64   /* evaluations between clock checks */
 #define EVENTS_PER_SLICE    1024 /* live: entries taken between two slices of a sweep */
 
 struct rw_ingest {
