@@ -11,7 +11,8 @@
 
 #define SCAN_COUNT  "5000"
 #define CLAIM_COUNT "1000"
-#define GET_WINDOW  8 /* chunk and log GETs in flight */
+#define GET_WINDOW  8                 /* chunk and log GETs in flight */
+#define RESERVE_MAX ((size_t)1 << 21) /* accounts room is made for before the chunks come */
 
 enum step {
     STEP_GROUPS,
@@ -365,8 +366,10 @@ static void on_state(struct rw_link *link, redisReply *reply, void *arg)
         ld->last = res->log.nchunks; /* exclusive */
         ld->nstamps = res->log.nchunks;
         ld->stamps = rw_xcalloc(ld->nstamps + 1, sizeof(*ld->stamps));
-        /* The chunks hold at most this many accounts: no rehash while they load. */
-        rw_store_reserve(res->store, (size_t)res->log.nchunks * RW_CHUNK_ACCOUNTS);
+        /* The chunks hold at most this many accounts: no rehash while they load
+         * (up to RESERVE_MAX: a damaged count must not claim gigabytes at once). */
+        size_t want = (size_t)res->log.nchunks * RW_CHUNK_ACCOUNTS;
+        rw_store_reserve(res->store, want < RESERVE_MAX ? want : RESERVE_MAX);
     }
     next(ld);
 }

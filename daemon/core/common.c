@@ -67,16 +67,16 @@ void *rw_xmap_aligned(size_t n)
     char *p = mmap(NULL, 2 * n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         oom(n);
-    uintptr_t at = ((uintptr_t)p + n - 1) & ~(uintptr_t)(n - 1);
-    size_t head = at - (uintptr_t)p, tail = n - head;
+    size_t head = (n - (uintptr_t)p % n) % n, tail = n - head;
+    char *at = p + head;
     if (head)
         munmap(p, head);
     if (tail)
-        munmap((char *)at + n, tail);
+        munmap(at + n, tail);
 #ifdef MADV_HUGEPAGE
-    (void)madvise((void *)at, n, MADV_HUGEPAGE); /* a hint: refused is fine */
+    (void)madvise(at, n, MADV_HUGEPAGE); /* a hint: refused is fine */
 #endif
-    return (void *)at;
+    return at;
 }
 
 void rw_unmap_tail(void *block, size_t n, size_t keep)

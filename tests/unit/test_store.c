@@ -275,6 +275,8 @@ static void test_reserve(void **state)
         ptrs[i] = put(st, id);
         rw_account_agg(ptrs[i])[1] = i;
     }
+    /* The first account opens the first block: 2 MiB-aligned (a huge page). */
+    assert_int_equal((uintptr_t)ptrs[0] % (UINT32_C(2) << 20), 0);
     rw_store_trim(st); /* the unused rest of the blocks goes back to the kernel... */
     rw_store_reserve(st, FIRST + MORE); /* moves the table: every account rehashed */
     rw_store_reserve(st, 10);           /* less than there is: nothing to do */
